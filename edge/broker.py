@@ -1,0 +1,70 @@
+"""The MQTT broker embedded in every edge daemon: the store's devices connect to it."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+from types import TracebackType
+from typing import Any, Self
+
+from amqtt.broker import Broker
+
+logger = logging.getLogger(__name__)
+
+# Only anonymous auth: the broker binds to the store's device LAN (loopback in tests and the demo).
+_PLUGINS: dict[str, Any] = {
+    "amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True},
+}
+
+
+class EmbeddedBroker:
+    """An amqtt broker run inside the current event loop: `async with EmbeddedBroker(port=0) as b`."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.host = host
+        self._requested_port = port
+        self._broker: Broker | None = None
+        self.port = 0
+
+    async def start(self) -> None:
+        """Bind and start serving; `port` is the bound port afterwards (0 picks a free one)."""
+        config = {
+            "listeners": {"default": {"type": "tcp", "bind": f"{self.host}:{self._requested_port}"}},
+            "plugins": _PLUGINS,
+        }
+        # amqtt logs every connect and packet at INFO; the edge's own logs say what matters.
+        logging.getLogger("amqtt").setLevel(logging.WARNING)
+        logging.getLogger("transitions").setLevel(logging.WARNING)
+        self._broker = Broker(config, loop=asyncio.get_running_loop())
+        await self._broker.start()
+        self.port = self._bound_port(self._broker)
+        logger.info("mqtt broker listening", extra={"host": self.host, "port": self.port})
+
+    async def stop(self) -> None:
+        """Stop the broker and close its sockets."""
+        if self._broker is not None:
+            await self._broker.shutdown()
+            self._broker = None
+
+    @staticmethod
+    def _bound_port(broker: Broker) -> int:
+        # amqtt has no public getter for the bound port: read it off its listening socket.
+        server = broker._servers["default"].instance
+        sockets: list[socket.socket] = list(getattr(server, "sockets", ()))
+        if not sockets:
+            raise RuntimeError("mqtt broker has no listening socket")
+        port: int = sockets[0].getsockname()[1]
+        return port
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()

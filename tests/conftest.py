@@ -1,0 +1,25 @@
+"""Fixtures shared by every layer of the suite: free ports and an embedded MQTT broker."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import AsyncIterator
+
+import pytest
+
+from edge.broker import EmbeddedBroker
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now (loopback)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+async def mqtt_broker() -> AsyncIterator[EmbeddedBroker]:
+    """A real amqtt broker on a free loopback port."""
+    async with EmbeddedBroker(port=0) as broker:
+        yield broker
