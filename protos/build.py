@@ -1,4 +1,4 @@
-"""Regenerate the Python code of protos/*.proto (`make protos`); `generate()` also serves the staleness test."""
+"""Regenerate the Python code of protos/*.proto (`make protos`); also used by the staleness test."""
 
 from __future__ import annotations
 
