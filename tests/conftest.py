@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
 from edge.broker import EmbeddedBroker
+from tests.support.postgres import throwaway_postgres
 
 
 def free_port() -> int:
@@ -23,3 +24,10 @@ async def mqtt_broker() -> AsyncIterator[EmbeddedBroker]:
     """A real amqtt broker on a free loopback port."""
     async with EmbeddedBroker(port=0) as broker:
         yield broker
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """One throwaway PostgreSQL cluster for the session; yields its asyncpg URL."""
+    with throwaway_postgres(free_port()) as url:
+        yield url

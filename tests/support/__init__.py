@@ -1,0 +1,1 @@
+"""Test support: throwaway servers and helpers shared by the suite."""
