@@ -1,0 +1,1 @@
+"""API authentication for the skeleton: bearer tokens resolved to a tenant."""

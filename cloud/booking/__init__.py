@@ -1,0 +1,1 @@
+"""Booking (skeleton of the availability hub): confirmed bookings of room time, their codes."""

@@ -1,0 +1,1 @@
+"""Devices of a store: locks, power switches, scanners, with their protocol addresses."""

@@ -1,0 +1,46 @@
+"""HTTP routes of devices."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+
+from cloud.deps import ApiPrincipal, ClockDep, SessionDep, UowDep
+from cloud.devices import services
+from cloud.devices.schemas import DeviceCreate, DeviceOut
+
+router = APIRouter(prefix="/api/v1", tags=["devices"])
+
+
+@router.post("/devices", status_code=201)
+async def create_device(
+    body: DeviceCreate, principal: ApiPrincipal, uow: UowDep, clock: ClockDep
+) -> DeviceOut:
+    """Register a device."""
+    device = await services.create_device(
+        uow,
+        clock,
+        principal,
+        kind=body.kind,
+        protocol=body.protocol,
+        config=body.config,
+        room_id=body.room_id,
+        store_id=body.store_id,
+        device_id=body.id,
+    )
+    return DeviceOut.model_validate(device)
+
+
+@router.get("/devices")
+async def list_devices(
+    principal: ApiPrincipal, session: SessionDep, store_id: str | None = None, room_id: str | None = None
+) -> list[DeviceOut]:
+    """The devices of a store or a room."""
+    devices = await services.list_devices(session, principal, store_id=store_id, room_id=room_id)
+    return [DeviceOut.model_validate(d) for d in devices]
+
+
+@router.delete("/devices/{device_id}", status_code=204)
+async def delete_device(device_id: str, principal: ApiPrincipal, uow: UowDep, clock: ClockDep) -> Response:
+    """Remove a device."""
+    await services.delete_device(uow, clock, principal, device_id)
+    return Response(status_code=204)

@@ -1,0 +1,1 @@
+"""The edge link: enrolment, the store-data feed, event ingestion and commands over gRPC."""

@@ -1,0 +1,209 @@
+"""Demo seeding: a tenant and API token, a region, two stores of six rooms; devices from the caller."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from cloud.auth.model import Principal
+from cloud.auth.services import add_token, create_tenant_with_token
+from cloud.auth.tables import ApiToken
+from cloud.clock import Clock, SystemClock
+from cloud.crypto import FieldCipher
+from cloud.devices import services as devices
+from cloud.devices.tables import Device
+from cloud.ids import token_hash
+from cloud.tenancy import services as tenancy
+from cloud.tenancy.tables import Region, Room, Store, Tenant
+from cloud.uow import ChangeNotifier, UnitOfWork
+
+DEMO_TENANT = "Gatehouse Demo Chain"
+DEMO_REGION = "Demo Region"
+DEMO_STORES = ("Demo Store A", "Demo Store B")
+DEMO_ROOMS: tuple[tuple[str, str], ...] = (
+    ("Mahjong 1", "mahjong"),
+    ("Mahjong 2", "mahjong"),
+    ("Mahjong 3", "mahjong"),
+    ("KTV 1", "ktv"),
+    ("KTV 2", "ktv"),
+    ("Tea Room", "tea"),
+)
+SEED_ACTOR = "system:seed"
+
+
+@dataclass(frozen=True, slots=True)
+class DemoDevice:
+    """A device the caller wants in a demo store: in the room named `room` (None: store-wide)."""
+
+    kind: str
+    protocol: str
+    room: str | None = None
+    config: Mapping[str, str] = field(default_factory=dict)
+    id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SeededRoom:
+    """A demo room."""
+
+    id: str
+    name: str
+    kind: str
+
+
+@dataclass(frozen=True, slots=True)
+class SeededDevice:
+    """A demo device as stored."""
+
+    id: str
+    room_id: str | None
+    kind: str
+    protocol: str
+    config: dict[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class SeededStore:
+    """A demo store with its rooms and devices."""
+
+    id: str
+    name: str
+    rooms: tuple[SeededRoom, ...]
+    devices: tuple[SeededDevice, ...]
+
+    def room(self, name: str) -> SeededRoom:
+        """The room called name."""
+        return next(r for r in self.rooms if r.name == name)
+
+
+@dataclass(frozen=True, slots=True)
+class DemoSeed:
+    """What seed_demo made or found."""
+
+    tenant_id: str
+    region_id: str
+    api_token: str
+    stores: tuple[SeededStore, ...]
+
+    def store(self, name: str) -> SeededStore:
+        """The store called name."""
+        return next(s for s in self.stores if s.name == name)
+
+
+async def _tenant_and_token(session: AsyncSession, clock: Clock, api_token: str | None) -> tuple[str, str]:
+    tenant = await session.scalar(select(Tenant).where(Tenant.name == DEMO_TENANT))
+    if tenant is None:
+        if api_token is None:
+            created, token = await create_tenant_with_token(
+                session, DEMO_TENANT, clock=clock, token_name="demo"
+            )
+            return created.id, token
+        created, _ = await create_tenant_with_token(session, DEMO_TENANT, clock=clock, token_name="seed")
+        tenant_id = created.id
+    else:
+        tenant_id = tenant.id
+    if api_token is not None and await session.get(ApiToken, token_hash(api_token)) is not None:
+        return tenant_id, api_token
+    token = await add_token(session, tenant_id, "demo", clock=clock, token=api_token)
+    await session.commit()
+    return tenant_id, token
+
+
+async def _ensure_devices(
+    uow: UnitOfWork,
+    clock: Clock,
+    principal: Principal,
+    store: Store,
+    rooms: dict[str, Room],
+    wanted: Sequence[DemoDevice],
+) -> None:
+    session = uow.session
+    for spec in wanted:
+        room_id = rooms[spec.room].id if spec.room is not None else None
+        if spec.id is not None:
+            if await session.get(Device, spec.id) is not None:
+                continue
+        else:
+            existing = await session.scalar(
+                select(Device.id).where(
+                    Device.store_id == store.id,
+                    Device.room_id.is_(None) if room_id is None else Device.room_id == room_id,
+                    Device.kind == spec.kind,
+                    Device.protocol == spec.protocol,
+                )
+            )
+            if existing is not None:
+                continue
+        await devices.create_device(
+            uow,
+            clock,
+            principal,
+            kind=spec.kind,
+            protocol=spec.protocol,
+            config=spec.config,
+            room_id=room_id,
+            store_id=store.id,
+            device_id=spec.id,
+        )
+
+
+async def seed_demo(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    *,
+    cipher: FieldCipher,
+    clock: Clock | None = None,
+    notifier: ChangeNotifier | None = None,
+    devices_by_store: Mapping[str, Sequence[DemoDevice]] | None = None,
+    api_token: str | None = None,
+    timezone: str = "Asia/Shanghai",
+) -> DemoSeed:
+    """Create (or find, by name) the demo tenant, region, stores, rooms and the caller's devices.
+
+    `devices_by_store` maps a store name ("Demo Store A") to its devices. A given `api_token` is
+    registered as is (so a rerun can keep using it); otherwise a new token is made on every run.
+    """
+    clock = clock if clock is not None else SystemClock()
+    wanted = devices_by_store or {}
+    async with sessionmaker() as session:
+        tenant_id, token = await _tenant_and_token(session, clock, api_token)
+        principal = Principal(tenant_id=tenant_id, actor=SEED_ACTOR)
+        uow = UnitOfWork(session, notifier)
+        region = await session.scalar(
+            select(Region).where(Region.tenant_id == tenant_id, Region.name == DEMO_REGION)
+        )
+        if region is None:
+            region = await tenancy.create_region(uow, clock, principal, DEMO_REGION)
+        seeded: list[SeededStore] = []
+        for store_name in DEMO_STORES:
+            store = await session.scalar(
+                select(Store).where(Store.tenant_id == tenant_id, Store.name == store_name)
+            )
+            if store is None:
+                store = await tenancy.create_store(
+                    uow, clock, cipher, principal, region_id=region.id, name=store_name, timezone=timezone
+                )
+            rooms = {r.name: r for r in await session.scalars(select(Room).where(Room.store_id == store.id))}
+            for room_name, kind in DEMO_ROOMS:
+                if room_name not in rooms:
+                    rooms[room_name] = await tenancy.create_room(
+                        uow, clock, principal, store_id=store.id, name=room_name, kind=kind
+                    )
+            await _ensure_devices(uow, clock, principal, store, rooms, wanted.get(store_name, ()))
+            stored = await session.scalars(
+                select(Device).where(Device.store_id == store.id).order_by(Device.id)
+            )
+            seeded.append(
+                SeededStore(
+                    id=store.id,
+                    name=store.name,
+                    rooms=tuple(SeededRoom(rooms[n].id, n, k) for n, k in DEMO_ROOMS),
+                    devices=tuple(
+                        SeededDevice(d.id, d.room_id, d.kind, d.protocol, dict(d.config)) for d in stored
+                    ),
+                )
+            )
+        await session.commit()
+    return DemoSeed(tenant_id=tenant_id, region_id=region.id, api_token=token, stores=tuple(seeded))

@@ -1,0 +1,80 @@
+"""Cloud settings from the environment (prefix GATEHOUSE_); default secrets are refused outside demo mode."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+import os
+import secrets
+from pathlib import Path
+
+from pydantic import SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+logger = logging.getLogger(__name__)
+
+MASTER_KEY_FILE = "master.key"
+
+
+class SettingsError(Exception):
+    """The settings cannot run a cloud (e.g. no master key outside demo mode)."""
+
+
+class CloudSettings(BaseSettings):
+    """Everything a cloud process needs to start; see the brief's "Cloud settings"."""
+
+    model_config = SettingsConfigDict(env_prefix="GATEHOUSE_", extra="ignore")
+
+    data_dir: Path = Path(".gatehouse/cloud")
+    db_url: str | None = None
+    http_host: str = "127.0.0.1"
+    http_port: int = 8080
+    grpc_host: str = "127.0.0.1"
+    grpc_port: int = 50051
+    # Enrolment port: server TLS only (a new edge has no client certificate yet). The link port
+    # (grpc_port) requires a client certificate issued by the edge CA.
+    enroll_port: int = 50052
+    # host:port edges should dial; default: grpc_host (loopback if a wildcard) and the bound port
+    grpc_advertise: str | None = None
+    enroll_advertise: str | None = None
+    demo: bool = False
+    master_key: SecretStr | None = None
+    feed_poll_s: float = 2.0
+
+    @property
+    def database_url(self) -> str:
+        """db_url, or the SQLite file in data_dir."""
+        if self.db_url:
+            return self.db_url
+        return f"sqlite+aiosqlite:///{self.data_dir / 'cloud.db'}"
+
+    def resolve_master_key(self) -> bytes:
+        """The 32-byte master key: from settings, or (demo only) from data_dir/master.key, made if absent."""
+        if self.master_key is not None:
+            return _decode_key(self.master_key.get_secret_value())
+        if not self.demo:
+            raise SettingsError("GATEHOUSE_MASTER_KEY is required outside demo mode")
+        path = self.data_dir / MASTER_KEY_FILE
+        if path.exists():
+            return _decode_key(path.read_text().strip())
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_bytes(32)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another worker made it first
+            return _decode_key(path.read_text().strip())
+        with os.fdopen(fd, "w") as handle:
+            handle.write(base64.b64encode(key).decode() + "\n")
+        logger.warning("generated a demo master key", extra={"path": str(path)})
+        return key
+
+
+def _decode_key(text: str) -> bytes:
+    try:
+        key = base64.b64decode(text, validate=True)
+    except binascii.Error as err:
+        raise SettingsError("master key is not valid base64") from err
+    if len(key) != 32:
+        raise SettingsError("master key must be 32 bytes (base64)")
+    return key

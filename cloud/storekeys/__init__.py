@@ -1,0 +1,1 @@
+"""Store keys: per-store secrets (versioned, encrypted at rest) from which booking keys derive."""

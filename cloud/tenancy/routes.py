@@ -1,0 +1,115 @@
+"""HTTP routes of tenancy (thin: parse, call a service, shape the answer)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+
+from cloud.deps import ApiPrincipal, CipherDep, ClockDep, SessionDep, UowDep
+from cloud.storekeys.services import rotate_store_key
+from cloud.tenancy import services
+from cloud.tenancy.schemas import (
+    KeyVersionsOut,
+    RegionCreate,
+    RegionOut,
+    RoomCreate,
+    RoomOut,
+    StoreCreate,
+    StoreOut,
+    StoreUpdate,
+)
+
+router = APIRouter(prefix="/api/v1", tags=["tenancy"])
+
+
+@router.post("/regions", status_code=201)
+async def create_region(
+    body: RegionCreate, principal: ApiPrincipal, uow: UowDep, clock: ClockDep
+) -> RegionOut:
+    """Create a region."""
+    region = await services.create_region(uow, clock, principal, body.name)
+    return RegionOut.model_validate(region)
+
+
+@router.get("/regions")
+async def list_regions(principal: ApiPrincipal, session: SessionDep) -> list[RegionOut]:
+    """The caller's regions."""
+    return [RegionOut.model_validate(r) for r in await services.list_regions(session, principal)]
+
+
+@router.post("/stores", status_code=201)
+async def create_store(
+    body: StoreCreate, principal: ApiPrincipal, uow: UowDep, clock: ClockDep, cipher: CipherDep
+) -> StoreOut:
+    """Create a store (with its first store key)."""
+    store = await services.create_store(
+        uow,
+        clock,
+        cipher,
+        principal,
+        region_id=body.region_id,
+        name=body.name,
+        timezone=body.timezone,
+        early_grace_s=body.early_grace_s,
+    )
+    return StoreOut.model_validate(store)
+
+
+@router.get("/stores")
+async def list_stores(
+    principal: ApiPrincipal, session: SessionDep, region_id: str | None = None
+) -> list[StoreOut]:
+    """The caller's stores."""
+    return [StoreOut.model_validate(s) for s in await services.list_stores(session, principal, region_id)]
+
+
+@router.get("/stores/{store_id}")
+async def get_store(store_id: str, principal: ApiPrincipal, session: SessionDep) -> StoreOut:
+    """One store."""
+    return StoreOut.model_validate(await services.get_store(session, principal, store_id))
+
+
+@router.patch("/stores/{store_id}")
+async def update_store(
+    store_id: str, body: StoreUpdate, principal: ApiPrincipal, uow: UowDep, clock: ClockDep
+) -> StoreOut:
+    """Change a store's name, time zone or early grace."""
+    changes = services.StoreChanges(name=body.name, timezone=body.timezone, early_grace_s=body.early_grace_s)
+    return StoreOut.model_validate(await services.update_store(uow, clock, principal, store_id, changes))
+
+
+@router.post("/stores/{store_id}/keys/rotate")
+async def rotate_key(
+    store_id: str, principal: ApiPrincipal, uow: UowDep, clock: ClockDep, cipher: CipherDep
+) -> KeyVersionsOut:
+    """Add a store key version (old versions stay valid)."""
+    versions = await rotate_store_key(uow, clock, cipher, principal, store_id)
+    return KeyVersionsOut(store_id=store_id, key_versions=versions)
+
+
+@router.post("/rooms", status_code=201)
+async def create_room(body: RoomCreate, principal: ApiPrincipal, uow: UowDep, clock: ClockDep) -> RoomOut:
+    """Create a room in a store."""
+    room = await services.create_room(
+        uow, clock, principal, store_id=body.store_id, name=body.name, kind=body.kind
+    )
+    return RoomOut.model_validate(room)
+
+
+@router.get("/rooms")
+async def list_rooms(store_id: str, principal: ApiPrincipal, session: SessionDep) -> list[RoomOut]:
+    """The rooms of a store."""
+    return [RoomOut.model_validate(r) for r in await services.list_rooms(session, principal, store_id)]
+
+
+@router.get("/rooms/{room_id}")
+async def get_room(room_id: str, principal: ApiPrincipal, session: SessionDep) -> RoomOut:
+    """One room."""
+    room, _ = await services.get_room(session, principal, room_id)
+    return RoomOut.model_validate(room)
+
+
+@router.delete("/rooms/{room_id}", status_code=204)
+async def delete_room(room_id: str, principal: ApiPrincipal, uow: UowDep, clock: ClockDep) -> Response:
+    """Delete a room that never had a booking (and its devices)."""
+    await services.delete_room(uow, clock, principal, room_id)
+    return Response(status_code=204)

@@ -1,0 +1,62 @@
+"""ORM tables of tenancy: tenants, regions, stores (with their feed cursor) and rooms."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from cloud.orm import Base
+
+
+class Tenant(Base):
+    """A group of stores (a chain or a franchisee)."""
+
+    __tablename__ = "tenants"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    created_at: Mapped[datetime]
+
+
+class Region(Base):
+    """A region of a tenant, grouping stores."""
+
+    __tablename__ = "regions"
+    __table_args__ = (UniqueConstraint("tenant_id", "name"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime]
+
+
+class Store(Base):
+    """A store; `feed_cursor` numbers every change of its store data, in commit order."""
+
+    __tablename__ = "stores"
+    __table_args__ = (UniqueConstraint("tenant_id", "name"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), index=True)
+    region_id: Mapped[str] = mapped_column(ForeignKey("regions.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    timezone: Mapped[str] = mapped_column(String(64))
+    early_grace_s: Mapped[int] = mapped_column(Integer, default=900)
+    feed_cursor: Mapped[int] = mapped_column(BigInteger, default=0)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class Room(Base):
+    """A bookable space of a store."""
+
+    __tablename__ = "rooms"
+    __table_args__ = (UniqueConstraint("store_id", "name"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    store_id: Mapped[str] = mapped_column(ForeignKey("stores.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[datetime]
