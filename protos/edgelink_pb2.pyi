@@ -286,17 +286,23 @@ class Welcome(_message.Message):
 
     SERVER_TIME_MS_FIELD_NUMBER: _builtins.int
     STORE_ID_FIELD_NUMBER: _builtins.int
+    STORE_KEYS_FIELD_NUMBER: _builtins.int
     server_time_ms: _builtins.int
     store_id: _builtins.str
+    @_builtins.property
+    def store_keys(self) -> _containers.RepeatedCompositeFieldContainer[Global___StoreKey]:
+        """every valid store key: delivers rotations over the mTLS link"""
+
     def __init__(
         self,
         *,
         server_time_ms: _builtins.int = ...,
         store_id: _builtins.str = ...,
+        store_keys: _abc.Iterable[Global___StoreKey] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["server_time_ms", b"server_time_ms", "store_id", b"store_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["server_time_ms", b"server_time_ms", "store_id", b"store_id", "store_keys", b"store_keys"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
