@@ -1,0 +1,162 @@
+"""The edge daemon's composition root: store, broker, bus, devices, redemption, link and panel."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from importlib import metadata
+from types import TracebackType
+from typing import Self
+
+from drivers.mqtt import MqttBus
+from edge.broker import EmbeddedBroker
+from edge.clock import Clock, SystemClock
+from edge.config import EdgeConfig
+from edge.devices import DeviceManager, DriverTiming
+from edge.identity import DB_FILE
+from edge.link import CommandRunner, LinkClient
+from edge.panel import PanelServer, PanelSources, create_panel
+from edge.redemption import RedemptionService
+from edge.store import EdgeStore
+
+logger = logging.getLogger(__name__)
+
+PANEL_STOP_TIMEOUT_S = 5.0
+# Command results are kept for replays well past any command's deadline.
+COMMAND_RESULTS_KEPT_S = 7 * 24 * 3600
+
+
+def software_version() -> str:
+    """This package's version, as told to the cloud."""
+    try:
+        return metadata.version("gatehouse")
+    except metadata.PackageNotFoundError:
+        return "0.0.0+unknown"
+
+
+class EdgeDaemon:
+    """One store's edge daemon: `async with EdgeDaemon(config) as edge:` runs every part until exit."""
+
+    def __init__(self, config: EdgeConfig, *, clock: Clock | None = None) -> None:
+        self.config = config
+        self.clock: Clock = clock or SystemClock()
+        self.store = EdgeStore(config.data_dir / DB_FILE)
+        self.broker = EmbeddedBroker(config.mqtt.host, config.mqtt.port)
+        self.bus: MqttBus | None = None
+        self._stack = contextlib.AsyncExitStack()
+        self._tasks: asyncio.TaskGroup | None = None
+        self._background: list[asyncio.Task[None]] = []
+        self._panel_task: asyncio.Task[None] | None = None
+        self._panel_server: PanelServer | None = None
+        self.mqtt_port = 0
+        self.panel_port = 0
+        # Wired in __aenter__.
+        self.devices: DeviceManager
+        self.redemption: RedemptionService
+        self.commands: CommandRunner
+        self.link: LinkClient
+
+    async def __aenter__(self) -> Self:
+        try:
+            await self._start()
+        except BaseException:
+            await self._stack.aclose()
+            raise
+        return self
+
+    async def _start(self) -> None:
+        config = self.config
+        config.data_dir.mkdir(parents=True, exist_ok=True)
+        await self._stack.enter_async_context(self.store)
+        await self.store.prune_command_results(self.clock.now() - COMMAND_RESULTS_KEPT_S)
+        await self._stack.enter_async_context(self.broker)
+        self.mqtt_port = self.broker.port
+        bus_host = "127.0.0.1" if config.mqtt.host in ("0.0.0.0", "::", "") else config.mqtt.host
+        self.bus = await self._stack.enter_async_context(
+            MqttBus(bus_host, self.mqtt_port, client_id="gatehouse-edge")
+        )
+        timing = DriverTiming(config.devices.timeout_s, config.devices.tries, config.devices.backoff_s)
+        self.devices = DeviceManager(self.store, self.bus, self.clock, timing=timing)
+        self.commands = CommandRunner(self.store, self.devices, self.clock)
+        self.link = LinkClient(
+            config.cloud,
+            config.data_dir,
+            self.store,
+            self.commands,
+            software_version=software_version(),
+            on_store_data=self._store_data_changed,
+        )
+        self.redemption = RedemptionService(
+            self.store,
+            self.devices,
+            self.clock,
+            self.link.keyring,
+            default_grace_s=config.settings.early_grace_s,
+        )
+        self.devices.on_code = self.redemption.redeem_code
+        sources = PanelSources(self.store, self.clock, self.devices.statuses, lambda: self.link.connected)
+        self._panel_server = PanelServer(
+            create_panel(sources, self.redemption), config.panel.host, config.panel.port
+        )
+        self.panel_port = self._panel_server.port
+
+        self._tasks = asyncio.TaskGroup()
+        await self._tasks.__aenter__()
+        self._background = [
+            self._tasks.create_task(self.devices.run(), name="edge-devices"),
+            self._tasks.create_task(self.link.run(), name="edge-link"),
+        ]
+        self._panel_task = self._tasks.create_task(self._panel_server.serve(), name="edge-panel")
+        logger.info(
+            "edge daemon up",
+            extra={
+                "mqtt_port": self.mqtt_port,
+                "panel_port": self.panel_port,
+                "data_dir": str(config.data_dir),
+            },
+        )
+
+    async def _store_data_changed(self) -> None:
+        self.devices.request_sync()
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        try:
+            await self._stop_tasks()
+        finally:
+            await self._stack.aclose()
+            logger.info("edge daemon stopped")
+
+    async def _stop_tasks(self) -> None:
+        tasks, self._tasks = self._tasks, None
+        if tasks is None:
+            return
+        if self._panel_server is not None and self._panel_task is not None:
+            self._panel_server.stop()
+            await asyncio.wait({self._panel_task}, timeout=PANEL_STOP_TIMEOUT_S)
+        for task in (*self._background, self._panel_task):
+            if task is not None:
+                task.cancel()
+        # The body's own exception (if any) propagates by itself; this raises only the tasks' failures.
+        await tasks.__aexit__(None, None, None)
+
+
+async def run(config: EdgeConfig) -> None:
+    """Run the edge daemon until cancelled or sent SIGTERM/SIGINT."""
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    installed: list[signal.Signals] = []
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+            installed.append(sig)
+    try:
+        async with EdgeDaemon(config):
+            await stop.wait()
+            logger.info("edge daemon stopping on signal")
+    finally:
+        for sig in installed:
+            loop.remove_signal_handler(sig)
