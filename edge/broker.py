@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+from collections.abc import Iterator
 from types import TracebackType
 from typing import Any, Self
 
@@ -16,6 +17,24 @@ logger = logging.getLogger(__name__)
 _PLUGINS: dict[str, Any] = {
     "amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True},
 }
+
+
+class _SnapshotDict(dict[str, Any]):
+    """A dict whose iteration works on a snapshot.
+
+    amqtt 0.12.1 iterates its subscription table across awaits while other clients (un)subscribe;
+    with many devices connecting at once that raised "dictionary changed size during iteration"
+    and dropped the connecting client. Iterating a snapshot keeps every connection.
+    """
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(super().__iter__()))
+
+    def items(self) -> list[tuple[str, Any]]:  # type: ignore[override]
+        return list(super().items())
+
+    def keys(self) -> list[str]:  # type: ignore[override]
+        return list(super().keys())
 
 
 class EmbeddedBroker:
@@ -37,6 +56,7 @@ class EmbeddedBroker:
         logging.getLogger("amqtt").setLevel(logging.WARNING)
         logging.getLogger("transitions").setLevel(logging.WARNING)
         self._broker = Broker(config, loop=asyncio.get_running_loop())
+        self._broker._subscriptions = _SnapshotDict()  # see _SnapshotDict
         await self._broker.start()
         self.port = self._bound_port(self._broker)
         logger.info("mqtt broker listening", extra={"host": self.host, "port": self.port})

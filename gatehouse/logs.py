@@ -55,3 +55,5 @@ def configure_logging(level: str = "INFO", *, json_lines: bool = False) -> None:
     root.setLevel(level.upper())
     for noisy in ("amqtt", "transitions", "uvicorn.access", "pymodbus", "aiosqlite", "httpx"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # aiomqtt warns whenever more than ten publishes wait on one connection (a burst at start-up).
+    logging.getLogger("mqtt").setLevel(logging.ERROR)

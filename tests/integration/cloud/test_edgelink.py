@@ -46,7 +46,11 @@ async def new_edge(tenant: Tenant, store_id: str) -> NewEdge:
     assert response.status_code == 201, response.text
     body = response.json()
     return NewEdge(
-        body["edge_id"], body["bootstrap_token"], body["ca_pem"].encode(), body["grpc_target"], body["enroll_target"]
+        body["edge_id"],
+        body["bootstrap_token"],
+        body["ca_pem"].encode(),
+        body["grpc_target"],
+        body["enroll_target"],
     )
 
 
@@ -137,7 +141,9 @@ async def test_the_link_port_refuses_a_connection_without_a_client_certificate(
     assert refused.value.code() == grpc.StatusCode.UNAVAILABLE
 
 
-async def test_connect_on_the_enrolment_port_is_unauthenticated(cloud: CloudServer, store_a: StoreIds) -> None:
+async def test_connect_on_the_enrolment_port_is_unauthenticated(
+    cloud: CloudServer, store_a: StoreIds
+) -> None:
     async with EdgeLinkClient(cloud.enroll_target, cloud.ca_pem, None) as client:
         await client.hello(store_a.store_id)
         with pytest.raises(grpc.aio.AioRpcError) as refused:

@@ -1,0 +1,5 @@
+"""`python -m gatehouse` is the `gatehouse` command."""
+
+from gatehouse.cli import app
+
+app()

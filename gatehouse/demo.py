@@ -1,0 +1,84 @@
+"""`gatehouse demo`: run the demo chain until Ctrl-C, and tell the user where everything is."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from gatehouse.chain import DemoChain, StorePorts, port_or_free
+
+DEMO_FILE = "demo.json"
+# Preferred ports; any that is taken is replaced by a free one (demo.json has the real ones).
+HTTP_PORT, GRPC_PORT, ENROLL_PORT = 8080, 50051, 50052
+STORE_PORTS = (StorePorts(mqtt=18831, panel=8081), StorePorts(mqtt=18832, panel=8082))
+
+
+def _previous_token(state_dir: Path) -> str | None:
+    try:
+        token = json.loads((state_dir / DEMO_FILE).read_text())["api_token"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return token if isinstance(token, str) else None
+
+
+def write_demo_file(state_dir: Path, info: dict[str, Any]) -> Path:
+    """Write demo.json (mode 0600: it holds the demo API token)."""
+    path = state_dir / DEMO_FILE
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        json.dump(info, out, indent=2)
+    return path
+
+
+def show(console: Console, info: dict[str, Any], path: Path) -> None:
+    """Print the endpoints and the demo credentials."""
+    console.print(f"[bold green]Gatehouse demo chain is running[/] (written to {path})")
+    console.print(f"  cloud API   {info['cloud']['url']}   (OpenAPI docs: {info['cloud']['docs']})")
+    cloud = info["cloud"]
+    console.print(f"  edge link   {cloud['grpc_target']} (mutual TLS), enrolment {cloud['enroll_target']}")
+    console.print(f"  API token   {info['api_token']}")
+    table = Table(title="Stores")
+    for column in ("store", "id", "edge panel", "MQTT port", "rooms"):
+        table.add_column(column, no_wrap=True)
+    for store in info["stores"]:
+        rooms = str(len(store["rooms"]))
+        table.add_row(store["name"], store["id"], store["panel_url"], str(store["mqtt_port"]), rooms)
+    console.print(table)
+    console.print("Try it: [bold].venv/bin/gatehouse demo --journey[/]   Stop: Ctrl-C")
+
+
+async def run_demo(state_dir: Path) -> None:
+    """Start the chain, write demo.json, and run until Ctrl-C or SIGTERM."""
+    console = Console()
+    await asyncio.to_thread(state_dir.mkdir, parents=True, exist_ok=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    with console.status("starting the cloud, two stores and their devices..."):
+        chain = DemoChain(
+            state_dir,
+            http_port=port_or_free(HTTP_PORT),
+            grpc_port=port_or_free(GRPC_PORT),
+            enroll_port=port_or_free(ENROLL_PORT),
+            store_ports=STORE_PORTS,
+            api_token=_previous_token(state_dir),
+        )
+        await chain.__aenter__()
+    try:
+        info = chain.info()
+        show(console, info, write_demo_file(state_dir, info))
+        await stop.wait()
+        console.print("stopping...")
+    finally:
+        await chain.aclose()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+    console.print("demo stopped")
