@@ -11,12 +11,12 @@ import base64
 import contextlib
 import logging
 import socket
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 import httpx
 
@@ -35,6 +35,26 @@ logger = logging.getLogger(__name__)
 
 SYNC_TIMEOUT_S = 30.0
 MODBUS_CHANNELS = "2"  # lights, AC
+
+
+T = TypeVar("T")
+POLL_S = 0.02
+
+
+async def wait_until(probe: Callable[[], Awaitable[T | None]], *, timeout: float, what: str) -> T:  # noqa: ASYNC109
+    """Call probe until it returns a truthy value and return that; TimeoutError naming `what` after timeout s.
+
+    For conditions in another process or behind an API, where there is no event to wait on.
+    """
+    try:
+        async with asyncio.timeout(timeout):
+            while True:
+                value = await probe()
+                if value:
+                    return value
+                await asyncio.sleep(POLL_S)
+    except TimeoutError:
+        raise TimeoutError(f"timed out after {timeout} s waiting for {what}") from None
 
 
 def free_port() -> int:
@@ -406,4 +426,5 @@ __all__ = [
     "StorePorts",
     "draw_code",
     "free_port",
+    "wait_until",
 ]

@@ -14,7 +14,7 @@ import aiomqtt
 import httpx
 from rich.console import Console
 
-from gatehouse.chain import draw_code
+from gatehouse.chain import draw_code, wait_until
 from gatehouse.demo import DEMO_FILE
 
 STEP_TIMEOUT_S = 15.0
@@ -68,12 +68,11 @@ async def _scan_and_watch(mqtt_port: int, room: dict[str, Any], code: str) -> fl
 
 
 async def _wait_for_status(api: httpx.AsyncClient, ref: str, status: str) -> dict[str, Any]:
-    async with asyncio.timeout(STEP_TIMEOUT_S):
-        while True:
-            booking: dict[str, Any] = (await api.get(f"/api/v1/bookings/{ref}")).json()
-            if booking.get("status") == status:
-                return booking
-            await asyncio.sleep(0.2)
+    async def probe() -> dict[str, Any] | None:
+        booking: dict[str, Any] = (await api.get(f"/api/v1/bookings/{ref}")).json()
+        return booking if booking.get("status") == status else None
+
+    return await wait_until(probe, timeout=STEP_TIMEOUT_S, what=f"booking {ref} to be {status}")
 
 
 async def journey(state_dir: Path, console: Console) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from gatehouse.chain import DemoChain
 from tests.e2e.conftest import book_now, booking_status, door_opened, edge_knows, redemptions_of, scan
@@ -43,7 +44,7 @@ async def test_a_code_for_another_room_does_not_open_the_door(chain: DemoChain) 
 
     await scan(store, other, booking, time.time())
 
-    async def refusal_reached_the_cloud() -> list[dict[str, object]]:
+    async def refusal_reached_the_cloud() -> list[dict[str, Any]]:
         events = (await chain.client().get(f"/api/v1/stores/{store.id}/events")).json()
         return [e for e in events if e["kind"] == "redemption_refused"]
 

@@ -2,25 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-T = TypeVar("T")
+from gatehouse.chain import wait_until
 
-POLL_S = 0.02
+T = TypeVar("T")
 
 
 async def eventually(
-    probe: Callable[[], Awaitable[T]], *, timeout: float = 10.0, what: str = "condition"
+    probe: Callable[[], Awaitable[T | None]], *, timeout: float = 10.0, what: str = "condition"
 ) -> T:
-    """Call probe until it returns a truthy value; return it, or fail after timeout seconds."""
+    """Call probe until it returns a truthy value; return it, or fail the test after timeout seconds."""
     try:
-        async with asyncio.timeout(timeout):
-            while True:
-                value = await probe()
-                if value:
-                    return value
-                await asyncio.sleep(POLL_S)
-    except TimeoutError:
-        raise AssertionError(f"timed out after {timeout} s waiting for {what}") from None
+        return await wait_until(probe, timeout=timeout, what=what)
+    except TimeoutError as err:
+        raise AssertionError(str(err)) from None

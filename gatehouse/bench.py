@@ -1,0 +1,189 @@
+"""`gatehouse bench`: the benchmarks, each beside a baseline measured in the same run.
+
+Figures are printed and merged into .gatehouse/bench.json (an object: benchmark name -> figures).
+These machines are noisy: every figure is a median or percentile over many samples, and every
+latency is reported beside the bare protocol round trip measured on the same machine, same run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import os
+import platform
+import socket
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import aiomqtt
+from rich.console import Console
+from rich.progress import Progress
+
+from gatehouse.chain import DemoChain, RoomDevices, draw_code, wait_until
+
+NODELAY = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
+STEP_TIMEOUT_S = 10.0
+
+Benchmark = Callable[[Console, int], Awaitable[dict[str, Any]]]
+
+
+def percentile(samples: list[float], q: float) -> float:
+    """The q-th percentile (0-100) by the nearest-rank method."""
+    if not samples:
+        raise ValueError("no samples")
+    ordered = sorted(samples)
+    rank = max(1, math.ceil(q / 100 * len(ordered)))
+    return ordered[rank - 1]
+
+
+def _ms(seconds: float) -> float:
+    return round(seconds * 1000, 3)
+
+
+class _Watcher:
+    """One MQTT client that publishes and waits for the next matching message, with no polling."""
+
+    def __init__(self, client: aiomqtt.Client) -> None:
+        self.client = client
+        self._waiting: tuple[str, Callable[[bytes], bool], asyncio.Future[None]] | None = None
+        self._reader = asyncio.create_task(self._read(), name="bench-reader")
+
+    async def _read(self) -> None:
+        async for message in self.client.messages:
+            waiting = self._waiting
+            if waiting is None or message.retain or not message.topic.matches(waiting[0]):
+                continue
+            payload = message.payload if isinstance(message.payload, bytes) else b""
+            if waiting[1](payload) and not waiting[2].done():
+                waiting[2].set_result(None)
+
+    async def round_trip(
+        self, topic: str, payload: bytes, watch: str, accept: Callable[[bytes], bool]
+    ) -> float:
+        """Publish payload on topic; seconds until a message on watch that accept() likes."""
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiting = (watch, accept, done)
+        started = time.perf_counter()
+        await self.client.publish(topic, payload, qos=1)
+        async with asyncio.timeout(STEP_TIMEOUT_S):
+            await done
+        elapsed = time.perf_counter() - started
+        self._waiting = None
+        return elapsed
+
+    async def close(self) -> None:
+        self._reader.cancel()
+        await asyncio.gather(self._reader, return_exceptions=True)
+
+
+def _state_is(state: str) -> Callable[[bytes], bool]:
+    def accept(payload: bytes) -> bool:
+        try:
+            return bool(json.loads(payload).get("state") == state)
+        except (ValueError, AttributeError):
+            return False
+
+    return accept
+
+
+async def bench_scan_to_unlock(console: Console, scans: int) -> dict[str, Any]:
+    """Scan-to-unlock at the edge (scan message -> the simulated lock's "unlocked") vs bare MQTT QoS 1."""
+    with tempfile.TemporaryDirectory(prefix="gh-bench-") as tmp:
+        async with DemoChain(Path(tmp), relock_after_s=0.0, edges=["Demo Store A"]) as chain:
+            store = chain.store("Demo Store A")
+            edge = store.running_edge()
+            begin = datetime.now(UTC).replace(second=0, microsecond=0)
+            bookings: list[tuple[RoomDevices, dict[str, Any]]] = []
+            for room in store.rooms:
+                bookings.append((room, await chain.book(room.id, begin, begin + timedelta(hours=2))))
+
+            async def edge_has_them() -> bool:
+                return all([await edge.store.booking(b["ref"]) is not None for _r, b in bookings])
+
+            await wait_until(edge_has_them, timeout=STEP_TIMEOUT_S, what="the bookings at the edge")
+
+            async with aiomqtt.Client(
+                "127.0.0.1", edge.mqtt_port, identifier="gatehouse-bench", socket_options=NODELAY
+            ) as client:
+                await client.subscribe("gh/dev/+/state", qos=1)
+                await client.subscribe("bench/echo", qos=1)
+                watcher = _Watcher(client)
+                try:
+                    latencies, baseline = [], []
+                    with Progress(console=console, transient=True) as progress:
+                        task = progress.add_task("scan -> unlock", total=scans)
+                        for i in range(scans):
+                            room, booking = bookings[i % len(bookings)]
+                            lock_topic = f"gh/dev/{room.lock}/state"
+                            code = draw_code(booking, time.time()).encode()
+                            latencies.append(
+                                await watcher.round_trip(
+                                    f"gh/dev/{room.scanner}/scan", code, lock_topic, _state_is("unlocked")
+                                )
+                            )
+                            progress.advance(task)
+                        task = progress.add_task("bare MQTT QoS 1 round trip", total=scans)
+                        for i in range(scans):
+                            baseline.append(
+                                await watcher.round_trip(
+                                    "bench/echo", str(i).encode(), "bench/echo", lambda _p: True
+                                )
+                            )
+                            progress.advance(task)
+                finally:
+                    await watcher.close()
+    p99, rtt_p99 = percentile(latencies, 99), percentile(baseline, 99)
+    return {
+        "scans": scans,
+        "p50_ms": _ms(percentile(latencies, 50)),
+        "p99_ms": _ms(p99),
+        "mqtt_rtt_p50_ms": _ms(percentile(baseline, 50)),
+        "mqtt_rtt_p99_ms": _ms(rtt_p99),
+        "ratio_p99": round(p99 / rtt_p99, 2),
+    }
+
+
+BENCHMARKS: dict[str, Benchmark] = {
+    "scan_to_unlock": bench_scan_to_unlock,
+}
+
+
+def _machine() -> dict[str, Any]:
+    return {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()}
+
+
+def _merge(out: Path, figures: dict[str, Any]) -> None:
+    try:
+        existing = json.loads(out.read_text())
+    except (OSError, ValueError):
+        existing = {}
+    if not isinstance(existing, dict):
+        existing = {}
+    existing.update(figures)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(existing, indent=2) + "\n")
+
+
+async def run_benchmarks(out: Path, *, only: list[str], scans: int) -> None:
+    """Run the chosen benchmarks (all by default), print them and merge them into out."""
+    console = Console()
+    unknown = sorted(set(only) - set(BENCHMARKS))
+    if unknown:
+        raise SystemExit(f"unknown benchmarks: {', '.join(unknown)}; known: {', '.join(BENCHMARKS)}")
+    figures: dict[str, Any] = {"machine": _machine()}
+    for name, benchmark in BENCHMARKS.items():
+        if only and name not in only:
+            continue
+        console.print(f"[bold]{name}[/]")
+        figures[name] = await benchmark(console, scans)
+        console.print_json(data=figures[name])
+    await asyncio.to_thread(_merge, out, figures)
+    console.print(f"written to {out}")
+
+
+__all__ = ["BENCHMARKS", "percentile", "run_benchmarks"]
