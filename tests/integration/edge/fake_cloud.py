@@ -223,7 +223,7 @@ class FakeCloud(EdgeLinkServicer):
         """Payloads of the recorded (deduplicated) events of one kind, in seq order."""
         return [json.loads(e.payload_json) for _, e in sorted(self.events.items()) if e.kind == kind]
 
-    async def wait_for(self, predicate: Callable[[], bool], timeout: float = WAIT_S) -> None:  # noqa: ASYNC109
+    async def wait_for(self, predicate: Callable[[], bool], timeout: float = WAIT_S) -> None:
         """Wait until predicate() holds (re-checked whenever the cloud receives something)."""
         async with asyncio.timeout(timeout):
             async with self._changed:

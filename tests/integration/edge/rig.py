@@ -90,7 +90,7 @@ def seed(cloud: FakeCloud, modbus_port: int) -> None:
     )
 
 
-async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = WAIT_S) -> None:  # noqa: ASYNC109
+async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = WAIT_S) -> None:
     """Wait until an async check holds, re-checking every 10 ms, failing after `timeout`."""
     async with asyncio.timeout(timeout):
         while not await check():  # noqa: ASYNC110 - the state polled (SQLite, simulators) has no event

@@ -1,0 +1,18 @@
+"""Power switches (lights, AC, fresh air): the PowerSwitch interface, its errors, Modbus and MQTT drivers."""
+
+from __future__ import annotations
+
+from .client import PowerSwitch
+from .exceptions import PowerError, PowerOffline, PowerReplyError, PowerTimeout
+from .transport_modbus import ModbusPowerSwitch
+from .transport_mqtt import MqttPowerSwitch
+
+__all__ = [
+    "ModbusPowerSwitch",
+    "MqttPowerSwitch",
+    "PowerError",
+    "PowerOffline",
+    "PowerReplyError",
+    "PowerSwitch",
+    "PowerTimeout",
+]
