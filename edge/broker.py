@@ -19,6 +19,9 @@ _PLUGINS: dict[str, Any] = {
 }
 
 
+SHUTDOWN_TIMEOUT_S = 3.0
+
+
 class _SnapshotDict(dict[str, Any]):
     """A dict whose iteration works on a snapshot.
 
@@ -62,10 +65,24 @@ class EmbeddedBroker:
         logger.info("mqtt broker listening", extra={"host": self.host, "port": self.port})
 
     async def stop(self) -> None:
-        """Stop the broker and close its sockets."""
-        if self._broker is not None:
-            await self._broker.shutdown()
-            self._broker = None
+        """Stop accepting, drop every client, stop the broker; never hang on a client that won't go."""
+        broker, self._broker = self._broker, None
+        if broker is None:
+            return
+        for server in broker._servers.values():
+            if server.instance is not None:
+                server.instance.close()
+        for _session, handler in list(broker._sessions.values()):
+            writer = getattr(handler, "writer", None)
+            stream = getattr(writer, "_writer", None)
+            if isinstance(stream, asyncio.StreamWriter):
+                stream.transport.abort()
+        # amqtt's shutdown() can wait forever on a client task that swallowed its cancellation.
+        shutdown = asyncio.create_task(broker.shutdown(), name="mqtt-broker-shutdown")
+        done, _ = await asyncio.wait({shutdown}, timeout=SHUTDOWN_TIMEOUT_S)
+        if not done:
+            logger.warning("mqtt broker shutdown timed out; abandoning it", extra={"port": self.port})
+            shutdown.cancel()
 
     @staticmethod
     def _bound_port(broker: Broker) -> int:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import statistics
+import socket
 import time
 from collections.abc import AsyncIterator
 
@@ -192,13 +192,12 @@ async def test_the_lock_works_again_after_the_broker_restarts() -> None:
         await broker.stop()
 
 
-async def test_an_unlock_costs_about_one_mqtt_round_trip(bus: MqttBus, sim: SimulatedMqttLock) -> None:
-    lock = make_lock(bus)
-    await lock.unlock()
-    durations = []
-    for _ in range(20):
-        started = time.perf_counter()
-        await lock.unlock()
-        durations.append(time.perf_counter() - started)
-    # ~1-3 ms on loopback; Nagle's algorithm left on would cost 40 ms and more.
-    assert statistics.median(durations) < 0.02
+async def test_the_bus_connection_disables_nagles_algorithm(bus: MqttBus, sim: SimulatedMqttLock) -> None:
+    # With Nagle's algorithm on, every QoS 1 round trip waits ~40 ms for a delayed ACK (latency
+    # itself is measured by `make bench`, not asserted here).
+    await bus.wait_connected(5)
+    client = bus._client
+    assert client is not None
+    sock = client._client.socket()
+    assert sock is not None
+    assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0

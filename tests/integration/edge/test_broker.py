@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 
 import aiomqtt
@@ -35,3 +36,20 @@ async def test_a_burst_of_connecting_devices_all_get_in(caplog: pytest.LogCaptur
     assert not [
         r for r in caplog.records if "changed size during iteration" in r.getMessage() + str(r.exc_info)
     ]
+
+
+async def test_the_broker_stops_promptly_with_devices_still_connected() -> None:
+    broker = EmbeddedBroker()
+    await broker.start()
+    clients = [aiomqtt.Client("127.0.0.1", broker.port, identifier=f"dev-{i}") for i in range(5)]
+    for client in clients:
+        await client.__aenter__()
+        await client.subscribe("gh/dev/#", qos=1)
+    async with asyncio.timeout(10):
+        await broker.stop()
+    for client in clients:
+        with contextlib.suppress(aiomqtt.MqttError):
+            await client.__aexit__(None, None, None)
+    # The port is free again: a new broker can take it at once.
+    async with EmbeddedBroker(port=broker.port) as again:
+        assert again.port == broker.port
