@@ -1,11 +1,9 @@
 #!/usr/bin/env bash
-# Install the Debian packages the test suite needs (PostgreSQL, Redis, Chromium). Idempotent: a
-# second run only checks. Needs root (CI and the development machines run as root).
+# Install the Debian packages the test suite needs (PostgreSQL today; Redis and Chromium join when
+# tests use them). Idempotent: a second run only checks. Needs root (CI and the development machines run as root).
 set -euo pipefail
 need=()
 command -v pg_ctl >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || need+=(postgresql postgresql-contrib)
-command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
-[ -x /usr/lib/chromium/chromium ] || need+=(chromium)
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi
