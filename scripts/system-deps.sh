@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # Install the Debian packages the test suite needs (PostgreSQL today; Redis and Chromium join when
-# tests use them). Idempotent: a second run only checks. Needs root (CI and the development machines run as root).
+# tests use them). Idempotent: a second run only checks. Needs root (CI and the development
+# machines run as root).
 set -euo pipefail
 need=()
-command -v pg_ctl >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || need+=(postgresql postgresql-contrib)
+# The tests run initdb as the `postgres` user the Debian package creates.
+if ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || ! id postgres >/dev/null 2>&1; then
+  need+=(postgresql postgresql-contrib)
+fi
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi
