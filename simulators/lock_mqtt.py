@@ -14,13 +14,15 @@ UNLOCKING = "unlocking"
 UNLOCKED = "unlocked"
 LOCKING = "locking"
 JAMMED = "jammed"
+OPEN = "open"
 
 
 class SimulatedMqttLock(SimulatedMqttDevice):
     """Answers unlock/lock/status on `gh/dev/<id>/cmd`; publishes its retained state on connect.
 
-    Extra fault: `jammed` (every unlock/lock/status answers state "jammed"). Counters: `unlocks`
-    and (from the base) `commands`.
+    The door contact: opening the door makes the state "open" (an unlock then answers "open", a
+    lock is refused with state "open"); closing it relocks. Extra fault: `jammed` (every
+    unlock/lock/status answers state "jammed"). Counters: `unlocks` and (from the base) `commands`.
     """
 
     def __init__(
@@ -48,8 +50,13 @@ class SimulatedMqttLock(SimulatedMqttDevice):
         }
 
     async def set_door(self, open_: bool) -> None:
-        """Open or close the door (its contact reports on the state topic)."""
+        """Open or close the door (its contact reports on the state topic; closing relocks)."""
         self.door_open = open_
+        if open_ and self.state != JAMMED:
+            self._cancel_relock()
+            self.state = OPEN
+        elif not open_ and self.state == OPEN:
+            self.state = LOCKED
         await self._publish_state(None)
 
     async def _on_connect(self) -> None:
@@ -69,10 +76,13 @@ class SimulatedMqttLock(SimulatedMqttDevice):
     async def _unlock(self, cmd_id: str) -> None:
         if await self._answer_jammed(cmd_id):
             return
+        self.unlocks += 1
+        if self.state == OPEN:
+            await self._publish_state(cmd_id)
+            return
         self._cancel_relock()
         payloads = [] if self.state == UNLOCKED else [self._payload(UNLOCKING, cmd_id)]
         self.state = UNLOCKED
-        self.unlocks += 1
         payloads.append(self._payload(UNLOCKED, cmd_id))
         if self.relock_after_s <= 0:
             self.state = LOCKED
@@ -83,6 +93,9 @@ class SimulatedMqttLock(SimulatedMqttDevice):
 
     async def _lock(self, cmd_id: str) -> None:
         if await self._answer_jammed(cmd_id):
+            return
+        if self.state == OPEN:
+            await self._publish_state(cmd_id)  # refused: the door stands open
             return
         self._cancel_relock()
         payloads = [] if self.state == LOCKED else [self._payload(LOCKING, cmd_id)]
@@ -98,7 +111,8 @@ class SimulatedMqttLock(SimulatedMqttDevice):
     async def _answer_jammed(self, cmd_id: str) -> bool:
         if not self.jammed:
             if self.state == JAMMED:
-                self.state = LOCKED  # freed: the bolt is back in its resting position
+                # Freed: the bolt is back in its resting position.
+                self.state = OPEN if self.door_open else LOCKED
             return False
         self.state = JAMMED
         await self._publish_state(cmd_id)
@@ -107,8 +121,9 @@ class SimulatedMqttLock(SimulatedMqttDevice):
     async def _relock_later(self) -> None:
         await asyncio.sleep(self.relock_after_s)
         self._relock = None
-        self.state = LOCKED
-        await self._publish_state(None)
+        if self.state == UNLOCKED:
+            self.state = LOCKED
+            await self._publish_state(None)
 
     def _cancel_relock(self) -> None:
         if self._relock is not None:

@@ -7,22 +7,18 @@ where the faults (delay, exception replies) and the write counter live.
 from __future__ import annotations
 
 import asyncio
-import logging
-from types import TracebackType
-from typing import Self
 
 from pymodbus.constants import ExcCodes
-from pymodbus.server import ModbusTcpServer
 from pymodbus.simulator import DataType, SimData, SimDevice
 
-logger = logging.getLogger(__name__)
+from .modbus_server import SimulatedModbusServer
 
 READ_BITS = frozenset({1, 2})  # read coils, read discrete inputs
 WRITE_COILS = frozenset({5, 15})  # write single coil, write multiple coils
 BITS_PER_REGISTER = 16
 
 
-class SimulatedModbusSwitch:
+class SimulatedModbusSwitch(SimulatedModbusServer):
     """Async context manager serving coils 0..channels-1 of one unit on host:port (0 = a free port).
 
     Fault injection: `delay_s` (answer late), `exception_code` (answer every request with that
@@ -30,60 +26,19 @@ class SimulatedModbusSwitch:
     listening on the same port). `writes` counts accepted coil writes.
     """
 
+    kind = "modbus switch"
+
     def __init__(self, host: str = "127.0.0.1", port: int = 0, *, unit: int = 1, channels: int = 4) -> None:
         if not 1 <= channels <= 2000:
             raise ValueError("channels must be 1..2000")
-        self.host = host
-        self.port = port
-        self.unit = unit
-        self.delay_s = 0.0
-        self.exception_code: int | None = None
+        super().__init__(host, port, unit=unit)
         self.writes = 0
-        self.requests = 0
         self._values = [False] * channels
-        self._server: ModbusTcpServer | None = None
 
     @property
     def channels(self) -> list[bool]:
         """The current coil values."""
         return list(self._values)
-
-    @property
-    def offline(self) -> bool:
-        """True while not listening."""
-        return self._server is None
-
-    async def __aenter__(self) -> Self:
-        await self.come_online()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.go_offline()
-
-    async def come_online(self) -> None:
-        """Start listening (on the port chosen the first time, so clients can come back)."""
-        if self._server is not None:
-            return
-        server = ModbusTcpServer(self._device(), address=(self.host, self.port))
-        await server.serve_forever(background=True)
-        self._server = server
-        self.port = self._bound_port(server)
-        logger.info("simulated modbus switch listening", extra={"host": self.host, "port": self.port})
-
-    async def go_offline(self) -> None:
-        """Stop listening and drop every connection."""
-        server, self._server = self._server, None
-        if server is None:
-            return
-        listener = server.transport
-        await server.shutdown()  # type: ignore[no-untyped-call]
-        if isinstance(listener, asyncio.Server):
-            await listener.wait_closed()
 
     def _device(self) -> SimDevice:
         # Bits are stored 16 to a register; coils keep their values across offline/online.
@@ -95,15 +50,6 @@ class SimulatedModbusSwitch:
             use_bit_addressing=True,
             action=self._action,
         )
-
-    @staticmethod
-    def _bound_port(server: ModbusTcpServer) -> int:
-        # pymodbus has no getter for the bound port: its transport is the asyncio.Server.
-        listener = server.transport
-        if not isinstance(listener, asyncio.Server) or not listener.sockets:
-            raise RuntimeError("modbus server has no listening socket")
-        port: int = listener.sockets[0].getsockname()[1]
-        return port
 
     async def _action(
         self,

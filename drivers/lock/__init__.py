@@ -1,16 +1,22 @@
-"""Door locks: the Lock interface, its status values and errors, and the MQTT implementation."""
+"""Door locks: the Lock interfaces, status values and errors, and the MQTT and BLE implementations."""
 
 from __future__ import annotations
 
-from .client import Lock
-from .codec import Heartbeat, LockStatus
-from .const import LockOp, LockState
-from .exceptions import LockError, LockJammed, LockReplyError, LockTimeout
+from ..heartbeat import Heartbeat
+from .client import Lock, MonitoredLock
+from .codec import LockStatus
+from .const import BLE_LOCK_GATT, GattLayout, LockOp, LockState
+from .exceptions import LockDoorOpen, LockError, LockJammed, LockReplyError, LockTimeout
+from .transport_ble import BleLock
 from .transport_mqtt import MqttLock, StatusCallback
 
 __all__ = [
+    "BLE_LOCK_GATT",
+    "BleLock",
+    "GattLayout",
     "Heartbeat",
     "Lock",
+    "LockDoorOpen",
     "LockError",
     "LockJammed",
     "LockOp",
@@ -18,6 +24,7 @@ __all__ = [
     "LockState",
     "LockStatus",
     "LockTimeout",
+    "MonitoredLock",
     "MqttLock",
     "StatusCallback",
 ]

@@ -1,13 +1,31 @@
-"""Pure bytes <-> values for the MQTT lock protocol; garbage becomes LockReplyError, nothing else."""
+"""Pure bytes <-> values for locks: MQTT JSON and BLE frames; garbage becomes LockReplyError, nothing else."""
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass
 
+from ..heartbeat import Heartbeat
 from ..mqtt.codec import dumps, get_number, get_opt_str, get_str, loads_object
 from ..mqtt.exceptions import MqttPayloadError
-from .const import BATTERY_RANGE, DOOR_VALUES, LockOp, LockState
-from .exceptions import LockReplyError
+from .const import (
+    ANSWERS,
+    BLE_BATTERY_UNKNOWN,
+    BLE_DOORS,
+    BLE_ERRORS,
+    BLE_OPS,
+    BLE_STATES,
+    DOOR_VALUES,
+    FRAME_LENGTHS,
+    FRAME_MAGIC,
+    FRAME_VERSION,
+    SEQ_MAX,
+    TRANSIENT_STATES,
+    FrameType,
+    LockOp,
+    LockState,
+)
+from .exceptions import LockDoorOpen, LockError, LockJammed, LockReplyError
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,12 +53,28 @@ class ErrorReply:
     cmd_id: str | None
 
 
-@dataclass(frozen=True, slots=True)
-class Heartbeat:
-    """A heartbeat: device timestamp and battery percentage (None: mains powered)."""
+def command_outcome(op: LockOp, status: LockStatus) -> LockStatus | LockError | None:
+    """What a state answering a command means: done (the status), failed (an error), or not yet (None)."""
+    if status.state is LockState.JAMMED:
+        return LockJammed(f"lock jammed during {op.value}")
+    answers = ANSWERS[op]
+    if answers is None or status.state in answers:
+        return status
+    if status.state in TRANSIENT_STATES:
+        return None
+    if op is LockOp.LOCK and status.state is LockState.OPEN:
+        return LockDoorOpen("the door stands open: the lock locks once it closes")
+    return LockReplyError(f"{op.value} answered with state {status.state.value}")
 
-    at: float
-    battery: int | None
+
+def error_outcome(error: str, device_id: str) -> LockError:
+    """The driver error for a device's error reply code."""
+    if error == "jammed":
+        return LockJammed(f"lock {device_id} reports jammed")
+    return LockReplyError(f"lock {device_id} refused the command: {error}")
+
+
+# ---- MQTT JSON ----
 
 
 def encode_command(cmd_id: str, op: LockOp) -> bytes:
@@ -73,16 +107,89 @@ def decode_state(payload: bytes) -> StateReply | ErrorReply:
     return StateReply(LockStatus(state=state, door_open=door_open, at=at), cmd_id)
 
 
-def decode_heartbeat(payload: bytes) -> Heartbeat:
-    """Decode a heartbeat `{"ts": ..., "battery": 0-100 | null}`."""
+# ---- BLE frames ----
+
+
+@dataclass(frozen=True, slots=True)
+class BleState:
+    """A state notification answering the command with sequence `seq` (0: spontaneous)."""
+
+    seq: int
+    status: LockStatus
+
+
+@dataclass(frozen=True, slots=True)
+class BleError:
+    """An error notification refusing the command with sequence `seq`."""
+
+    seq: int
+    error: str
+
+
+BleFrame = BleState | BleError | Heartbeat
+
+
+def crc16(data: bytes) -> int:
+    """CRC-16/CCITT-FALSE (poly 0x1021, init 0xFFFF, no reflection, no final xor)."""
+    crc = 0xFFFF
+    for byte in data:
+        crc ^= byte << 8
+        for _ in range(8):
+            crc = ((crc << 1) ^ 0x1021) if crc & 0x8000 else crc << 1
+            crc &= 0xFFFF
+    return crc
+
+
+def _seal(body: bytes) -> bytes:
+    return body + struct.pack(">H", crc16(body))
+
+
+def encode_ble_command(seq: int, op: LockOp) -> bytes:
+    """The command frame `A5 01 01 seq op crc` written to the command characteristic."""
+    if not 1 <= seq <= SEQ_MAX:
+        raise ValueError(f"command sequence {seq} out of 1..{SEQ_MAX}")
+    return _seal(struct.pack(">BBBHB", FRAME_MAGIC, FRAME_VERSION, FrameType.COMMAND, seq, BLE_OPS[op]))
+
+
+def _timestamp(seconds: int, millis: int) -> float:
+    if millis > 999:
+        raise LockReplyError(f"timestamp milliseconds {millis} > 999")
+    return seconds + millis / 1000
+
+
+def decode_ble_frame(data: bytes, *, received_at: float) -> BleFrame:
+    """Decode a notification of the event characteristic (state, error or heartbeat)."""
+    if len(data) < 3:
+        raise LockReplyError(f"BLE frame of {len(data)} bytes is too short")
+    if data[0] != FRAME_MAGIC or data[1] != FRAME_VERSION:
+        raise LockReplyError(f"BLE frame starts {data[:2].hex()}, not a5 01")
     try:
-        obj = loads_object(payload)
-        at = get_number(obj, "ts")
-    except MqttPayloadError as err:
-        raise LockReplyError(f"bad heartbeat: {err}") from err
-    battery = obj.get("battery")
-    if battery is None:
-        return Heartbeat(at=at, battery=None)
-    if isinstance(battery, bool) or not isinstance(battery, int) or battery not in BATTERY_RANGE:
-        raise LockReplyError(f"battery must be an integer 0-100 or null, got {battery!r:.40}")
-    return Heartbeat(at=at, battery=battery)
+        kind = FrameType(data[2])
+    except ValueError as err:
+        raise LockReplyError(f"unknown BLE frame type 0x{data[2]:02x}") from err
+    if kind is FrameType.COMMAND:
+        raise LockReplyError("a lock does not send command frames")
+    if len(data) != FRAME_LENGTHS[kind]:
+        raise LockReplyError(f"BLE {kind.name.lower()} frame of {len(data)} bytes, not {FRAME_LENGTHS[kind]}")
+    (crc,) = struct.unpack(">H", data[-2:])
+    if crc != crc16(data[:-2]):
+        raise LockReplyError("BLE frame CRC mismatch")
+    if kind is FrameType.STATE:
+        seq, raw_state, raw_door, seconds, millis = struct.unpack(">HBBIH", data[3:-2])
+        if raw_state not in BLE_STATES:
+            raise LockReplyError(f"unknown BLE lock state {raw_state}")
+        if raw_door not in BLE_DOORS:
+            raise LockReplyError(f"unknown BLE door value {raw_door}")
+        status = LockStatus(BLE_STATES[raw_state], BLE_DOORS[raw_door], _timestamp(seconds, millis))
+        return BleState(seq, status)
+    if kind is FrameType.ERROR:
+        seq, raw_error = struct.unpack(">HB", data[3:-2])
+        return BleError(seq, BLE_ERRORS.get(raw_error, f"error_{raw_error}"))
+    battery, seconds, millis = struct.unpack(">BIH", data[3:-2])
+    if battery != BLE_BATTERY_UNKNOWN and battery > 100:
+        raise LockReplyError(f"battery {battery} out of 0..100")
+    return Heartbeat(
+        at=_timestamp(seconds, millis),
+        battery=None if battery == BLE_BATTERY_UNKNOWN else battery,
+        received_at=received_at,
+    )

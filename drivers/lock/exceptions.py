@@ -10,7 +10,7 @@ class LockError(Exception):
 
 
 class LockTimeout(LockError):
-    """The lock did not acknowledge the command in time (or the broker was unreachable)."""
+    """The lock did not acknowledge the command in time (or there is no broker / BLE link)."""
 
     code = "timeout"
 
@@ -19,6 +19,12 @@ class LockJammed(LockError):
     """The lock reports that its bolt is jammed."""
 
     code = "jammed"
+
+
+class LockDoorOpen(LockError):
+    """The lock cannot lock: the door stands open (it locks by itself once the door closes)."""
+
+    code = "door_open"
 
 
 class LockReplyError(LockError):

@@ -4,47 +4,31 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ..mqtt import MqttBus, MqttError, device_topic
-from ..mqtt.const import LEAF_CMD, LEAF_HEARTBEAT, LEAF_STATE
+from ..heartbeat import Clock, Heartbeat, HeartbeatCallback
+from ..listeners import Listeners
+from ..mqtt import HeartbeatWatch, MqttBus, MqttError, device_topic
+from ..mqtt.const import LEAF_CMD, LEAF_STATE
 from ..retry import retry
-from .codec import ErrorReply, Heartbeat, LockStatus, decode_heartbeat, decode_state, encode_command
-from .const import (
-    DEFAULT_BACKOFF_S,
-    DEFAULT_TIMEOUT_S,
-    DEFAULT_TRIES,
-    ERROR_JAMMED,
-    FINAL_STATE,
-    TRANSIENT_STATES,
-    LockOp,
-    LockState,
-)
-from .exceptions import LockError, LockJammed, LockReplyError, LockTimeout
+from .codec import ErrorReply, LockStatus, command_outcome, decode_state, encode_command, error_outcome
+from .const import DEFAULT_BACKOFF_S, DEFAULT_TIMEOUT_S, DEFAULT_TRIES, LockOp
+from .exceptions import LockError, LockReplyError, LockTimeout
 
 logger = logging.getLogger(__name__)
 
 StatusCallback = Callable[[LockStatus], None]
+
+__all__ = ["MqttLock", "StatusCallback", "command_outcome"]
 
 
 @dataclass(slots=True)
 class _Pending:
     op: LockOp
     future: asyncio.Future[LockStatus]
-
-
-def command_outcome(op: LockOp, status: LockStatus) -> LockStatus | LockError | None:
-    """What a state message carrying a command's id means: done, failed, or (None) not yet."""
-    if status.state is LockState.JAMMED:
-        return LockJammed(f"lock jammed during {op.value}")
-    final = FINAL_STATE[op]
-    if final is None or status.state is final:
-        return status
-    if status.state in TRANSIENT_STATES:
-        return None
-    return LockReplyError(f"{op.value} answered with state {status.state.value}")
 
 
 class MqttLock:
@@ -58,10 +42,10 @@ class MqttLock:
         timeout: float = DEFAULT_TIMEOUT_S,
         tries: int = DEFAULT_TRIES,
         backoff: float = DEFAULT_BACKOFF_S,
+        clock: Clock = time.time,
     ) -> None:
         self.device_id = device_id
         self.last_status: LockStatus | None = None
-        self.last_heartbeat: Heartbeat | None = None
         self._bus = bus
         self._timeout = timeout
         self._tries = tries
@@ -69,22 +53,26 @@ class MqttLock:
         self._cmd_topic = device_topic(device_id, LEAF_CMD)
         self._state_topic = device_topic(device_id, LEAF_STATE)
         self._pending: dict[str, _Pending] = {}
-        self._listeners: list[StatusCallback] = []
-        self._serial = asyncio.Lock()
         self._log = {"device_id": device_id}
-        self._unsubscribes = [
-            bus.subscribe(self._state_topic, self._on_state),
-            bus.subscribe(device_topic(device_id, LEAF_HEARTBEAT), self._on_heartbeat),
-        ]
+        self._listeners: Listeners[LockStatus] = Listeners("lock status", self._log)
+        self._serial = asyncio.Lock()
+        self._heartbeats = HeartbeatWatch(bus, device_id, clock=clock)
+        self._unsubscribe: Callable[[], None] | None = bus.subscribe(self._state_topic, self._on_state)
+
+    @property
+    def last_heartbeat(self) -> Heartbeat | None:
+        """The newest heartbeat (device ts, battery, receive time)."""
+        return self._heartbeats.last
 
     def close(self) -> None:
         """Drop this lock's subscriptions (the bus itself stays up)."""
-        for unsubscribe in self._unsubscribes:
-            unsubscribe()
-        self._unsubscribes.clear()
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+        self._heartbeats.close()
 
     async def unlock(self) -> LockStatus:
-        """Unlock; returns the acknowledged UNLOCKED status or raises a LockError."""
+        """Unlock; returns the acknowledged UNLOCKED (or OPEN) status or raises a LockError."""
         return await self._command(LockOp.UNLOCK)
 
     async def lock(self) -> LockStatus:
@@ -97,13 +85,11 @@ class MqttLock:
 
     def on_status(self, callback: StatusCallback) -> Callable[[], None]:
         """Call `callback(status)` on every state message; returns the unsubscribe."""
-        self._listeners.append(callback)
+        return self._listeners.add(callback)
 
-        def remove() -> None:
-            if callback in self._listeners:
-                self._listeners.remove(callback)
-
-        return remove
+    def on_heartbeat(self, callback: HeartbeatCallback) -> Callable[[], None]:
+        """Call `callback(heartbeat)` on every heartbeat; returns the unsubscribe."""
+        return self._heartbeats.on_heartbeat(callback)
 
     # ---- commands ----
 
@@ -148,25 +134,19 @@ class MqttLock:
         try:
             reply = decode_state(payload)
         except LockReplyError as err:
-            logger.warning("lock sent a bad state message", extra={**self._log, "error": str(err)})
+            logger.warning(
+                "lock sent a bad state message", extra={**self._log, "code": err.code, "error": str(err)}
+            )
             # Garbage names no command: it answers whatever this lock is waiting for.
-            self._fail_all(err)
+            for cmd_id in list(self._pending):
+                self._settle(cmd_id, LockReplyError(str(err)))
             return
         if isinstance(reply, ErrorReply):
-            error: LockError = (
-                LockJammed(f"lock {self.device_id} reports jammed")
-                if reply.error == ERROR_JAMMED
-                else LockReplyError(f"lock {self.device_id} refused the command: {reply.error}")
-            )
-            self._settle(reply.cmd_id, error)
+            self._settle(reply.cmd_id, error_outcome(reply.error, self.device_id))
             return
         status = reply.status
         self.last_status = status
-        for listener in list(self._listeners):
-            try:
-                listener(status)
-            except Exception:
-                logger.exception("lock status listener failed", extra={"device_id": self.device_id})
+        self._listeners.emit(status)
         if reply.cmd_id is None:
             return
         entry = self._pending.get(reply.cmd_id)
@@ -176,12 +156,6 @@ class MqttLock:
         if outcome is not None:
             self._settle(reply.cmd_id, outcome)
 
-    def _on_heartbeat(self, topic: str, payload: bytes) -> None:
-        try:
-            self.last_heartbeat = decode_heartbeat(payload)
-        except LockReplyError as err:
-            logger.warning("lock sent a bad heartbeat", extra={**self._log, "error": str(err)})
-
     def _settle(self, cmd_id: str | None, outcome: LockStatus | LockError) -> None:
         entry = self._pending.get(cmd_id) if cmd_id is not None else None
         if entry is None or entry.future.done():
@@ -190,7 +164,3 @@ class MqttLock:
             entry.future.set_exception(outcome)
         else:
             entry.future.set_result(outcome)
-
-    def _fail_all(self, err: LockError) -> None:
-        for cmd_id in list(self._pending):
-            self._settle(cmd_id, LockReplyError(str(err)))

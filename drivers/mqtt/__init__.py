@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from .client import MessageCallback, MqttBus
-from .codec import device_topic
+from .codec import decode_heartbeat, device_topic
 from .exceptions import MqttError, MqttNotConnected, MqttPayloadError, MqttPublishError
+from .heartbeat import HeartbeatWatch
 
 __all__ = [
+    "HeartbeatWatch",
     "MessageCallback",
     "MqttBus",
     "MqttError",
     "MqttNotConnected",
     "MqttPayloadError",
     "MqttPublishError",
+    "decode_heartbeat",
     "device_topic",
 ]

@@ -7,6 +7,7 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
+from ..heartbeat import BATTERY_RANGE, Heartbeat
 from .const import DEVICE_TOPIC, MAX_PAYLOAD
 from .exceptions import MqttPayloadError
 
@@ -66,6 +67,18 @@ def get_number(obj: dict[str, Any], key: str) -> float:
     if not math.isfinite(number):
         raise MqttPayloadError(f"field {key!r} must be finite")
     return number
+
+
+def decode_heartbeat(payload: bytes, *, received_at: float) -> Heartbeat:
+    """Decode a heartbeat `{"ts": ..., "battery": 0-100 | null}` received at `received_at`."""
+    obj = loads_object(payload)
+    at = get_number(obj, "ts")
+    battery = obj.get("battery")
+    if battery is None:
+        return Heartbeat(at=at, battery=None, received_at=received_at)
+    if isinstance(battery, bool) or not isinstance(battery, int) or battery not in BATTERY_RANGE:
+        raise MqttPayloadError(f"battery must be an integer 0-100 or null, got {battery!r:.40}")
+    return Heartbeat(at=at, battery=battery, received_at=received_at)
 
 
 def covers(outer: str, inner: str) -> bool:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from .client import PowerSwitch
+from .codec import parse_channel_roles
+from .const import ChannelRole
 from .exceptions import PowerError, PowerOffline, PowerReplyError, PowerTimeout
 from .transport_modbus import ModbusPowerSwitch
 from .transport_mqtt import MqttPowerSwitch
 
 __all__ = [
+    "ChannelRole",
     "ModbusPowerSwitch",
     "MqttPowerSwitch",
     "PowerError",
@@ -15,4 +18,5 @@ __all__ = [
     "PowerReplyError",
     "PowerSwitch",
     "PowerTimeout",
+    "parse_channel_roles",
 ]

@@ -8,7 +8,7 @@ from typing import Any
 
 from ..mqtt.codec import dumps, get_number, get_opt_str, get_str, loads_object
 from ..mqtt.exceptions import MqttPayloadError
-from .const import COIL_BASE, MAX_CHANNELS, SwitchOp
+from .const import COIL_BASE, MAX_CHANNELS, ChannelRole, SwitchOp
 from .exceptions import PowerReplyError
 
 
@@ -33,6 +33,19 @@ def check_channel(channel: int, channels: int) -> None:
     """Refuse a channel the switch does not have (a configuration error, not a device failure)."""
     if isinstance(channel, bool) or not isinstance(channel, int) or not 0 <= channel < channels:
         raise ValueError(f"channel {channel!r} out of range 0..{channels - 1}")
+
+
+def parse_channel_roles(raw: str | None, channels: int) -> tuple[ChannelRole, ...]:
+    """Roles per channel from a config value like "light,ac,fresh_air"; channels not named are OTHER."""
+    names = [name.strip() for name in (raw or "").split(",")] if raw and raw.strip() else []
+    if len(names) > channels:
+        raise ValueError(f"{len(names)} roles for {channels} channels")
+    try:
+        roles = [ChannelRole(name) for name in names]
+    except ValueError as err:
+        known = ", ".join(role.value for role in ChannelRole)
+        raise ValueError(f"unknown channel role in {raw!r} (known: {known})") from err
+    return tuple(roles + [ChannelRole.OTHER] * (channels - len(roles)))
 
 
 def coil_address(channel: int) -> int:

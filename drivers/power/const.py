@@ -9,11 +9,19 @@ from typing import Final
 COIL_BASE: Final = 0
 DEFAULT_UNIT: Final = 1
 MODBUS_PORT: Final = 502
-# pymodbus's own per-request retries stay off: the driver retries whole set-and-read-back tries.
-MODBUS_CLIENT_RETRIES: Final = 0
 
 # Upper bound on the channels a switch may report (a 256-way relay board is already absurd).
 MAX_CHANNELS: Final = 256
+
+
+class ChannelRole(StrEnum):
+    """What a switch channel powers (config key `roles`, one per channel, comma-separated)."""
+
+    LIGHT = "light"
+    AC = "ac"
+    FRESH_AIR = "fresh_air"
+    SPEAKER = "speaker"
+    OTHER = "other"
 
 
 class SwitchOp(StrEnum):

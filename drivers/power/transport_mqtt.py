@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ..mqtt import MqttBus, MqttError, device_topic
+from ..heartbeat import Clock, Heartbeat, HeartbeatCallback
+from ..mqtt import HeartbeatWatch, MqttBus, MqttError, device_topic
 from ..mqtt.const import LEAF_CMD, LEAF_STATE
 from ..retry import retry
 from .codec import ErrorReply, SwitchState, check_channel, decode_state, encode_set, encode_status
@@ -47,6 +49,7 @@ class MqttPowerSwitch:
         timeout: float = DEFAULT_TIMEOUT_S,
         tries: int = DEFAULT_TRIES,
         backoff: float = DEFAULT_BACKOFF_S,
+        clock: Clock = time.time,
     ) -> None:
         if channels < 1:
             raise ValueError("a switch has at least one channel")
@@ -63,13 +66,24 @@ class MqttPowerSwitch:
         self._pending: dict[str, _Pending] = {}
         self._serial = asyncio.Lock()
         self._log = {"device_id": device_id}
+        self._heartbeats = HeartbeatWatch(bus, device_id, clock=clock)
         self._unsubscribe: Callable[[], None] | None = bus.subscribe(self._state_topic, self._on_state)
 
+    @property
+    def last_heartbeat(self) -> Heartbeat | None:
+        """The newest heartbeat (device ts, receive time; battery None: mains)."""
+        return self._heartbeats.last
+
+    def on_heartbeat(self, callback: HeartbeatCallback) -> Callable[[], None]:
+        """Call `callback(heartbeat)` on every heartbeat; returns the unsubscribe."""
+        return self._heartbeats.on_heartbeat(callback)
+
     def close(self) -> None:
-        """Drop this switch's subscription (the bus itself stays up)."""
+        """Drop this switch's subscriptions (the bus itself stays up)."""
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
+        self._heartbeats.close()
 
     async def set(self, on: bool, channel: int = 0) -> bool:
         """Switch a channel; returns the value the switch reports afterwards."""

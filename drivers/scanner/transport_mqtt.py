@@ -5,9 +5,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable
 
-from ..mqtt import MqttBus, device_topic
+from ..heartbeat import Clock, Heartbeat, HeartbeatCallback
+from ..listeners import Listeners
+from ..mqtt import HeartbeatWatch, MqttBus, device_topic
 from ..mqtt.const import LEAF_SCAN
 from .client import ScanHandler, deliver
 from .codec import Scan, decode_scan
@@ -19,7 +22,9 @@ logger = logging.getLogger(__name__)
 class MqttScanner:
     """Subscribes on the bus; a worker task calls the handler once per scan, one at a time."""
 
-    def __init__(self, bus: MqttBus, device_id: str, handler: ScanHandler) -> None:
+    def __init__(
+        self, bus: MqttBus, device_id: str, handler: ScanHandler, *, clock: Clock = time.time
+    ) -> None:
         self.device_id = device_id
         self.dropped = 0
         self._bus = bus
@@ -28,11 +33,25 @@ class MqttScanner:
         self._queue: asyncio.Queue[Scan] = asyncio.Queue()
         self._unsubscribe: Callable[[], None] | None = None
         self._worker: asyncio.Task[None] | None = None
+        self._clock = clock
+        self._heartbeats: HeartbeatWatch | None = None
+        self._heartbeat_listeners: Listeners[Heartbeat] = Listeners("heartbeat", {"device_id": device_id})
+
+    @property
+    def last_heartbeat(self) -> Heartbeat | None:
+        """The newest heartbeat since `start()` (device ts, receive time)."""
+        return self._heartbeats.last if self._heartbeats is not None else None
+
+    def on_heartbeat(self, callback: HeartbeatCallback) -> Callable[[], None]:
+        """Call `callback(heartbeat)` on every heartbeat while started; returns the unsubscribe."""
+        return self._heartbeat_listeners.add(callback)
 
     async def start(self) -> None:
         """Subscribe and start delivering scans."""
         if self._worker is not None:
             return
+        self._heartbeats = HeartbeatWatch(self._bus, self.device_id, clock=self._clock)
+        self._heartbeats.on_heartbeat(self._heartbeat_listeners.emit)
         self._worker = asyncio.create_task(self._work(), name=f"mqtt-scanner {self.device_id}")
         self._unsubscribe = self._bus.subscribe(self._topic, self._on_scan)
 
@@ -41,6 +60,9 @@ class MqttScanner:
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
+        if self._heartbeats is not None:
+            self._heartbeats.close()
+            self._heartbeats = None
         if self._worker is not None:
             self._worker.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -9,7 +9,16 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from drivers.lock import LockJammed, LockReplyError, LockState, LockStatus, LockTimeout, MqttLock
+from drivers.heartbeat import Heartbeat
+from drivers.lock import (
+    LockDoorOpen,
+    LockJammed,
+    LockReplyError,
+    LockState,
+    LockStatus,
+    LockTimeout,
+    MqttLock,
+)
 from drivers.mqtt import MqttBus
 from edge.broker import EmbeddedBroker
 from simulators.lock_mqtt import SimulatedMqttLock
@@ -201,3 +210,35 @@ async def test_the_bus_connection_disables_nagles_algorithm(bus: MqttBus, sim: S
     sock = client._client.socket()
     assert sock is not None
     assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+
+
+async def test_an_open_door_answers_unlock_with_open_refuses_lock_and_relocks_when_closed(
+    bus: MqttBus, sim: SimulatedMqttLock
+) -> None:
+    lock = make_lock(bus)
+    await lock.unlock()
+    await sim.set_door(True)
+    await eventually(lambda: lock.last_status is not None and lock.last_status.state is LockState.OPEN)
+    assert (await lock.unlock()).state is LockState.OPEN
+    with pytest.raises(LockDoorOpen) as info:
+        await lock.lock()
+    assert info.value.code == "door_open"
+    assert [cmd["op"] for cmd in sim.commands].count("lock") == 1
+    await sim.set_door(False)
+    await eventually(lambda: lock.last_status is not None and lock.last_status.state is LockState.LOCKED)
+    assert lock.last_status is not None and lock.last_status.door_open is False
+
+
+async def test_heartbeats_carry_the_device_time_and_the_drivers_receive_time(
+    bus: MqttBus, mqtt_broker: EmbeddedBroker
+) -> None:
+    lock = MqttLock(bus, "lock-hb", clock=lambda: 7.0)
+    seen: list[Heartbeat] = []
+    lock.on_heartbeat(seen.append)
+    async with SimulatedMqttLock(
+        mqtt_broker.host, mqtt_broker.port, "lock-hb", battery=55, clock=lambda: 5.0
+    ):
+        await eventually(lambda: bool(seen))
+    assert lock.last_heartbeat == Heartbeat(at=5.0, battery=55, received_at=7.0)
+    assert seen[0] == lock.last_heartbeat
+    lock.close()

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from drivers.power import PowerReplyError
+from drivers.power import ChannelRole, PowerReplyError, parse_channel_roles
 from drivers.power.codec import (
     ErrorReply,
     SwitchState,
@@ -93,3 +93,20 @@ def test_a_set_is_acknowledged_only_by_the_value_it_set() -> None:
     assert isinstance(read_back(1, True, state), PowerReplyError)
     assert read_back(1, None, state) is False
     assert isinstance(read_back(5, None, state), PowerReplyError)
+
+
+def test_channel_roles_come_from_config_in_channel_order_and_default_to_other() -> None:
+    assert parse_channel_roles("light, ac,fresh_air", 4) == (
+        ChannelRole.LIGHT,
+        ChannelRole.AC,
+        ChannelRole.FRESH_AIR,
+        ChannelRole.OTHER,
+    )
+    assert parse_channel_roles(None, 2) == (ChannelRole.OTHER, ChannelRole.OTHER)
+    assert parse_channel_roles(" ", 1) == (ChannelRole.OTHER,)
+
+
+@pytest.mark.parametrize("raw", ["light,ac", "heater", "light,,ac"])
+def test_too_many_or_unknown_channel_roles_are_a_config_error(raw: str) -> None:
+    with pytest.raises(ValueError):
+        parse_channel_roles(raw, 1 if raw == "light,ac" else 3)
