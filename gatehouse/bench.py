@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import math
 import os
 import platform
 import socket
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -24,25 +24,22 @@ import aiomqtt
 from rich.console import Console
 from rich.progress import Progress
 
+from gatehouse.bench_devices import bench_device_commands
 from gatehouse.chain import DemoChain, RoomDevices, draw_code, wait_until
+from gatehouse.measure import ms, percentile
 
 NODELAY = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
 STEP_TIMEOUT_S = 10.0
 
-Benchmark = Callable[[Console, int], Awaitable[dict[str, Any]]]
+Benchmark = Callable[[Console, "BenchOptions"], Awaitable[dict[str, Any]]]
 
 
-def percentile(samples: list[float], q: float) -> float:
-    """The q-th percentile (0-100) by the nearest-rank method."""
-    if not samples:
-        raise ValueError("no samples")
-    ordered = sorted(samples)
-    rank = max(1, math.ceil(q / 100 * len(ordered)))
-    return ordered[rank - 1]
+@dataclass(frozen=True, slots=True)
+class BenchOptions:
+    """How much each benchmark measures (defaults: the figures the issues ask for)."""
 
-
-def _ms(seconds: float) -> float:
-    return round(seconds * 1000, 3)
+    scans: int = 1000
+    samples: int = 500
 
 
 class _Watcher:
@@ -91,8 +88,9 @@ def _state_is(state: str) -> Callable[[bytes], bool]:
     return accept
 
 
-async def bench_scan_to_unlock(console: Console, scans: int) -> dict[str, Any]:
+async def bench_scan_to_unlock(console: Console, options: BenchOptions) -> dict[str, Any]:
     """Scan-to-unlock at the edge (scan message -> the simulated lock's "unlocked") vs bare MQTT QoS 1."""
+    scans = options.scans
     with tempfile.TemporaryDirectory(prefix="gh-bench-") as tmp:
         async with DemoChain(Path(tmp), relock_after_s=0.0, edges=["Demo Store A"]) as chain:
             store = chain.store("Demo Store A")
@@ -140,16 +138,22 @@ async def bench_scan_to_unlock(console: Console, scans: int) -> dict[str, Any]:
     p99, rtt_p99 = percentile(latencies, 99), percentile(baseline, 99)
     return {
         "scans": scans,
-        "p50_ms": _ms(percentile(latencies, 50)),
-        "p99_ms": _ms(p99),
-        "mqtt_rtt_p50_ms": _ms(percentile(baseline, 50)),
-        "mqtt_rtt_p99_ms": _ms(rtt_p99),
+        "p50_ms": ms(percentile(latencies, 50)),
+        "p99_ms": ms(p99),
+        "mqtt_rtt_p50_ms": ms(percentile(baseline, 50)),
+        "mqtt_rtt_p99_ms": ms(rtt_p99),
         "ratio_p99": round(p99 / rtt_p99, 2),
     }
 
 
+async def _device_commands(console: Console, options: BenchOptions) -> dict[str, Any]:
+    with console.status("device commands per protocol..."):
+        return await bench_device_commands(options.samples)
+
+
 BENCHMARKS: dict[str, Benchmark] = {
     "scan_to_unlock": bench_scan_to_unlock,
+    "device_commands": _device_commands,
 }
 
 
@@ -169,7 +173,7 @@ def _merge(out: Path, figures: dict[str, Any]) -> None:
     out.write_text(json.dumps(existing, indent=2) + "\n")
 
 
-async def run_benchmarks(out: Path, *, only: list[str], scans: int) -> None:
+async def run_benchmarks(out: Path, *, only: list[str], options: BenchOptions) -> None:
     """Run the chosen benchmarks (all by default), print them and merge them into out."""
     console = Console()
     unknown = sorted(set(only) - set(BENCHMARKS))
@@ -180,10 +184,10 @@ async def run_benchmarks(out: Path, *, only: list[str], scans: int) -> None:
         if only and name not in only:
             continue
         console.print(f"[bold]{name}[/]")
-        figures[name] = await benchmark(console, scans)
+        figures[name] = await benchmark(console, options)
         console.print_json(data=figures[name])
     await asyncio.to_thread(_merge, out, figures)
     console.print(f"written to {out}")
 
 
-__all__ = ["BENCHMARKS", "percentile", "run_benchmarks"]
+__all__ = ["BENCHMARKS", "BenchOptions", "run_benchmarks"]

@@ -8,7 +8,6 @@ what the driver adds (acknowledgement, read-back, retries machinery).
 from __future__ import annotations
 
 import asyncio
-import math
 import socket
 import time
 import uuid
@@ -26,6 +25,7 @@ from drivers.mqtt import MqttBus
 from drivers.power import ModbusPowerSwitch, MqttPowerSwitch
 from drivers.printer import EscposPrinter
 from edge.broker import EmbeddedBroker
+from gatehouse.measure import ms, percentile
 from simulators.gate_modbus import SimulatedModbusGate
 from simulators.lock_ble import SimulatedBleLock
 from simulators.lock_mqtt import SimulatedMqttLock
@@ -40,11 +40,6 @@ BLE_ADDRESS = "02:BE:AC:00:00:01"
 STATE_FRAME = 0x81
 
 Step = Callable[[int], Awaitable[object]]
-
-
-def _percentile(samples: list[float], q: float) -> float:
-    ordered = sorted(samples)
-    return ordered[max(1, math.ceil(q / 100 * len(ordered))) - 1]
 
 
 async def _time(step: Step, samples: int) -> list[float]:
@@ -63,9 +58,9 @@ async def _figures(command: Step, baseline: Step, samples: int) -> dict[str, flo
     driver = await _time(command, samples)
     bare = await _time(baseline, samples)
     return {
-        "p50_ms": round(_percentile(driver, 50) * 1000, 3),
-        "p99_ms": round(_percentile(driver, 99) * 1000, 3),
-        "baseline_p50_ms": round(_percentile(bare, 50) * 1000, 3),
+        "p50_ms": ms(percentile(driver, 50)),
+        "p99_ms": ms(percentile(driver, 99)),
+        "baseline_p50_ms": ms(percentile(bare, 50)),
     }
 
 
@@ -184,9 +179,9 @@ async def _ble_lock(samples: int) -> dict[str, float]:
 
             baseline = await _time(bare, samples)
     return {
-        "p50_ms": round(_percentile(driver, 50) * 1000, 3),
-        "p99_ms": round(_percentile(driver, 99) * 1000, 3),
-        "baseline_p50_ms": round(_percentile(baseline, 50) * 1000, 3),
+        "p50_ms": ms(percentile(driver, 50)),
+        "p99_ms": ms(percentile(driver, 99)),
+        "baseline_p50_ms": ms(percentile(baseline, 50)),
     }
 
 
