@@ -1,0 +1,1 @@
+"""Integration tests of the provisioning tools against a real cloud."""
