@@ -8,6 +8,8 @@ need=()
 if ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || ! id postgres >/dev/null 2>&1; then
   need+=(postgresql postgresql-contrib)
 fi
+# The browser tests drive Debian's chromium through Playwright (never `playwright install`).
+[ -x /usr/lib/chromium/chromium ] || need+=(chromium)
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi

@@ -1,0 +1,1 @@
+"""Payments: a provider interface with signed asynchronous callbacks; idempotent capture and refund."""
