@@ -1,4 +1,4 @@
-"""ORM table of the audit log."""
+"""ORM table of the audit log (append-only: no code path updates or deletes a row)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,10 @@ class AuditEntry(Base):
     """One state change: who, what, before and after (JSON)."""
 
     __tablename__ = "audit_log"
-    __table_args__ = (Index("ix_audit_log_tenant_at", "tenant_id", "at"),)
+    __table_args__ = (
+        Index("ix_audit_log_tenant_at", "tenant_id", "at"),
+        Index("ix_audit_log_tenant_entity", "tenant_id", "entity", "entity_id"),
+    )
 
     id: Mapped[int] = mapped_column(AutoId, primary_key=True, autoincrement=True)
     at: Mapped[datetime]
