@@ -1,4 +1,4 @@
-"""The edge daemon's composition root: store, broker, bus, devices, redemption, link and panel."""
+"""The edge daemon's composition root: store, broker, bus, devices, faults, sessions, link, panel."""
 
 from __future__ import annotations
 
@@ -8,17 +8,22 @@ import logging
 import signal
 from importlib import metadata
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 from drivers.mqtt import MqttBus
 from edge.broker import EmbeddedBroker
 from edge.clock import Clock, SystemClock
 from edge.config import EdgeConfig
-from edge.devices import DeviceManager, DriverTiming
+from edge.devices import DeviceManager, DriverTiming, ManagerTiming
+from edge.faults.model import ALARMS, FaultSpec
+from edge.faults.services import FaultService
 from edge.identity import DB_FILE
 from edge.link import CommandRunner, LinkClient
 from edge.panel import PanelServer, PanelSources, create_panel
-from edge.redemption import RedemptionService
+from edge.redemption import RedemptionResult, RedemptionService
+from edge.rooms import RoomLocks
+from edge.sessions.model import SessionSettings, is_room_code
+from edge.sessions.services import CleaningResult, SessionService
 from edge.store import EdgeStore
 
 logger = logging.getLogger(__name__)
@@ -39,8 +44,12 @@ def software_version() -> str:
 class EdgeDaemon:
     """One store's edge daemon: `async with EdgeDaemon(config) as edge:` runs every part until exit."""
 
-    def __init__(self, config: EdgeConfig, *, clock: Clock | None = None) -> None:
+    def __init__(
+        self, config: EdgeConfig, *, clock: Clock | None = None, ble_backend: type[Any] | None = None
+    ) -> None:
         self.config = config
+        # bleak's client backend for BLE locks (None: the platform's; tests pass a simulator's).
+        self._ble_backend = ble_backend
         self.clock: Clock = clock or SystemClock()
         self.store = EdgeStore(config.data_dir / DB_FILE)
         self.broker = EmbeddedBroker(config.mqtt.host, config.mqtt.port)
@@ -54,6 +63,8 @@ class EdgeDaemon:
         self.panel_port = 0
         # Wired in __aenter__.
         self.devices: DeviceManager
+        self.faults: FaultService
+        self.sessions: SessionService
         self.redemption: RedemptionService
         self.commands: CommandRunner
         self.link: LinkClient
@@ -77,9 +88,30 @@ class EdgeDaemon:
         self.bus = await self._stack.enter_async_context(
             MqttBus(bus_host, self.mqtt_port, client_id="gatehouse-edge")
         )
-        timing = DriverTiming(config.devices.timeout_s, config.devices.tries, config.devices.backoff_s)
-        self.devices = DeviceManager(self.store, self.bus, self.clock, timing=timing)
-        self.commands = CommandRunner(self.store, self.devices, self.clock)
+        devices = config.devices
+        timing = DriverTiming(devices.timeout_s, devices.tries, devices.backoff_s)
+        self.devices = DeviceManager(
+            self.store,
+            self.bus,
+            self.clock,
+            timing=timing,
+            manager_timing=ManagerTiming(devices.poll_s, devices.check_s, devices.flash_s),
+            ble_backend=self._ble_backend,
+        )
+        local = config.settings
+        base = SessionSettings(local.early_grace_s, local.warning_lead_min * 60, local.cleaning_gap_min * 60)
+        locks = RoomLocks()
+        self.faults = FaultService(self.store, self.clock, base=base, doors=self.devices)
+        self.sessions = SessionService(self.store, self.clock, self.devices, self.faults, locks=locks)
+        self.commands = CommandRunner(
+            self.store,
+            self.devices,
+            self.clock,
+            sessions=self.sessions,
+            faults=self.faults,
+            printer=self.devices,
+            locks=locks,
+        )
         self.link = LinkClient(
             config.cloud,
             config.data_dir,
@@ -87,6 +119,7 @@ class EdgeDaemon:
             self.commands,
             software_version=software_version(),
             on_store_data=self._store_data_changed,
+            clock=self.clock,
         )
         self.redemption = RedemptionService(
             self.store,
@@ -94,11 +127,23 @@ class EdgeDaemon:
             self.clock,
             self.link.keyring,
             default_grace_s=config.settings.early_grace_s,
+            faults=self.faults,
+            locks=locks,
+            on_session=self.sessions.poke,
         )
-        self.devices.on_code = self.redemption.redeem_code
-        sources = PanelSources(self.store, self.clock, self.devices.statuses, lambda: self.link.connected)
+        self.devices.on_code = self.on_scan
+        self.devices.on_problem = self.on_problem
+        sources = PanelSources(
+            self.store,
+            self.clock,
+            self.devices.statuses,
+            lambda: self.link.connected,
+            device_availability=lambda: {k: v.value for k, v in self.devices.availabilities().items()},
+        )
         self._panel_server = PanelServer(
-            create_panel(sources, self.redemption), config.panel.host, config.panel.port
+            create_panel(sources, self.redemption, faults=self.faults, sessions=self.sessions),
+            config.panel.host,
+            config.panel.port,
         )
         self.panel_port = self._panel_server.port
 
@@ -106,6 +151,7 @@ class EdgeDaemon:
         await self._tasks.__aenter__()
         self._background = [
             self._tasks.create_task(self.devices.run(), name="edge-devices"),
+            self._tasks.create_task(self.sessions.run(), name="edge-sessions"),
             self._tasks.create_task(self.link.run(), name="edge-link"),
         ]
         self._panel_task = self._tasks.create_task(self._panel_server.serve(), name="edge-panel")
@@ -120,6 +166,21 @@ class EdgeDaemon:
 
     async def _store_data_changed(self) -> None:
         self.devices.request_sync()
+        self.sessions.poke(reconcile=True)
+
+    async def on_scan(self, text: str, device_id: str) -> RedemptionResult | CleaningResult:
+        """Route a scan: a room's QR is the cleaner's, anything else a customer's code."""
+        if is_room_code(text):
+            return await self.sessions.cleaned_scan(text, device_id)
+        return await self.redemption.redeem_code(text, device_id)
+
+    async def on_problem(self, spec: FaultSpec) -> None:
+        """A device reported trouble: smoke and emergency sound the alarm, the rest are faults."""
+        if spec.code in ALARMS:
+            await self.faults.alarm(spec)
+        else:
+            await self.faults.raise_fault(spec)
+        self.sessions.poke()
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None

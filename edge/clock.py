@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Protocol
 
 
@@ -23,10 +24,15 @@ class SystemClock:
 
 
 class FakeClock:
-    """A clock that only moves when told to: `set(t)` or `advance(seconds)`."""
+    """A clock that only moves when told to: `set(t)` or `advance(seconds)`; subscribers hear of each move.
+
+    The session timer loop subscribes, so advancing the clock wakes it: tests drive timers
+    deterministically, without sleeping.
+    """
 
     def __init__(self, start: float = 1_800_000_000.0) -> None:
         self._now = float(start)
+        self._listeners: list[Callable[[], None]] = []
 
     def now(self) -> float:
         """The time last set."""
@@ -35,10 +41,26 @@ class FakeClock:
     def set(self, when: float) -> None:
         """Jump to `when` (unix seconds)."""
         self._now = float(when)
+        self._notify()
 
     def advance(self, seconds: float) -> None:
         """Move forward by `seconds`."""
         self._now += seconds
+        self._notify()
+
+    def subscribe(self, callback: Callable[[], None]) -> Callable[[], None]:
+        """Call `callback()` after every move; returns the unsubscribe."""
+        self._listeners.append(callback)
+
+        def unsubscribe() -> None:
+            if callback in self._listeners:
+                self._listeners.remove(callback)
+
+        return unsubscribe
+
+    def _notify(self) -> None:
+        for callback in list(self._listeners):
+            callback()
 
 
 def now_ms(clock: Clock) -> int:

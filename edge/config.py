@@ -52,17 +52,22 @@ class ListenConfig(_Section):
 
 
 class LocalSettings(_Section):
-    """Local defaults used until the cloud's store data says otherwise."""
+    """Local defaults, under whatever the cloud's store data sets (store > room type > chain > these)."""
 
     early_grace_s: int = Field(default=900, ge=0)
+    warning_lead_min: int = Field(default=5, ge=0, le=240)
+    cleaning_gap_min: int = Field(default=30, ge=0, le=240)
 
 
 class DeviceSettings(_Section):
-    """How long device commands may take: per-try timeout, tries, backoff between tries."""
+    """Device commands (per-try timeout, tries, backoff), polling, availability checks, light flashes."""
 
     timeout_s: float = Field(default=5.0, gt=0)
     tries: int = Field(default=3, ge=1, le=10)
     backoff_s: float = Field(default=0.2, ge=0)
+    poll_s: float = Field(default=10.0, gt=0)
+    check_s: float = Field(default=1.0, gt=0)
+    flash_s: float = Field(default=0.5, ge=0)
 
 
 class EdgeConfig(_Section):

@@ -55,6 +55,9 @@ class StoreInfo:
     timezone: str = "UTC"
     early_grace_s: int = 900
     key_versions: tuple[int, ...] = ()
+    # Session settings set chain-wide and for this store (keys of edge.sessions.model.SETTING_KEYS).
+    chain_settings: Mapping[str, int] = field(default_factory=dict)
+    store_settings: Mapping[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +67,8 @@ class Room:
     id: str
     name: str = ""
     kind: str = ""
+    # Session settings set for this room's type (`kind`).
+    type_settings: Mapping[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,14 @@ from cloud import metrics
 from cloud.audit.services import record_audit
 from cloud.auth.model import Principal
 from cloud.clock import Clock
-from cloud.edgelink.model import CommandStatus, EdgeOffline, EdgeTimeout, FeedBatch, check_command
+from cloud.edgelink.model import (
+    CommandStatus,
+    EdgeOffline,
+    EdgeTimeout,
+    FeedBatch,
+    check_command,
+    check_force,
+)
 from cloud.edgelink.tables import EdgeCommand
 from cloud.tenancy.services import get_store
 
@@ -209,6 +216,7 @@ async def run_command(
 ) -> CommandOutcome:
     """Send a command over the store's stream in this process and wait for its result (recorded)."""
     kind, timeout_s = check_command(kind, timeout_s)
+    forced = check_force(args)
     command_id = str(uuid.uuid4())
     now = clock.now()
     deadline = now + timedelta(seconds=timeout_s)
@@ -244,6 +252,18 @@ async def run_command(
             entity_id=command_id,
             after={"store_id": store.id, "kind": kind, "args": args},
         )
+        if forced is not None:
+            # HQ overrode an occupied room: its own audit row, with the reason, whatever the outcome.
+            record_audit(
+                session,
+                at=now,
+                tenant_id=principal.tenant_id,
+                actor=principal.actor,
+                action="command.force",
+                entity="command",
+                entity_id=command_id,
+                after={"store_id": store.id, "kind": kind, "room_id": args.get("room_id"), "reason": forced},
+            )
         await session.commit()
     if link is None:
         raise EdgeOffline("no live stream of this store's edge in this cloud process", field="store_id")

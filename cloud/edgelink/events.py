@@ -23,6 +23,8 @@ from cloud.edgelink.model import (
     parse_redemption,
 )
 from cloud.edgelink.tables import Edge, EdgeEvent, Redemption
+from cloud.faults.model import parse_fault
+from cloud.faults.services import open_from_fault
 from cloud.uow import ChangeNotifier, UnitOfWork
 
 logger = logging.getLogger(__name__)
@@ -72,9 +74,25 @@ async def handle_redemption(ctx: EventContext, event: EdgeEvent, payload: dict[s
     return EventOutcome.APPLIED
 
 
+async def handle_fault(ctx: EventContext, event: EdgeEvent, payload: dict[str, Any]) -> EventOutcome:
+    """Open the fault's work order (once per fault id), routed by the store's region and the severity."""
+    report = parse_fault(payload, default_id=f"{ctx.edge_id}:{event.seq}")
+    order = await open_from_fault(
+        ctx.session,
+        ctx.clock,
+        edge_id=ctx.edge_id,
+        store_id=ctx.store_id,
+        seq=event.seq,
+        occurred_at=event.occurred_at,
+        report=report,
+    )
+    return EventOutcome.APPLIED if order is not None else EventOutcome.STORED
+
+
 # Kinds with an effect; every other kind is stored (and acknowledged) only.
 HANDLERS: dict[str, Handler] = {
     EventKind.REDEMPTION.value: handle_redemption,
+    EventKind.FAULT.value: handle_fault,
 }
 
 
@@ -151,7 +169,9 @@ async def _ingest_once(
             error=None,
         )
         session.add(row)
-        await session.flush()
+        if payload is not None and row.kind in HANDLERS:
+            # An effect runs in a savepoint of its own: the rows before it must be written first.
+            await session.flush()
         await _apply(ctx, row, payload, error)
         recorded.append(row.outcome)
     await session.execute(

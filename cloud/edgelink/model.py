@@ -221,3 +221,16 @@ def check_command(kind: str, timeout_s: float) -> tuple[str, float]:
             field="timeout_s",
         )
     return kind, timeout_s
+
+
+def check_force(args: dict[str, Any]) -> str | None:
+    """The reason of a forced command (args `force: true, reason: "..."`); None when not forced.
+
+    A force without a reason is refused here, before anything reaches the edge.
+    """
+    if args.get("force") is not True:
+        return None
+    reason = args.get("reason")
+    if not isinstance(reason, str) or not reason.strip():
+        raise Invalid("a forced command needs a reason", code="reason_required", field="args.reason")
+    return reason.strip()[:500]

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from cloud.deps import ApiPrincipal, ClockDep, ContextDep, SessionDep, UowDep
+from cloud.deps import ClockDep, ContextDep, EdgeCommands, EdgesRead, EdgesWrite, SessionDep, UowDep
 from cloud.edgelink import services
 from cloud.edgelink.commands import run_command
 from cloud.edgelink.schemas import CommandIn, CommandOut, EdgeCreated, EdgeOut, EventOut, RedemptionOut
@@ -18,7 +18,7 @@ Limit = Annotated[int, Query(ge=1, le=1000)]
 
 @router.post("/stores/{store_id}/edges", status_code=201)
 async def create_edge(
-    store_id: str, principal: ApiPrincipal, uow: UowDep, clock: ClockDep, context: ContextDep
+    store_id: str, principal: EdgesWrite, uow: UowDep, clock: ClockDep, context: ContextDep
 ) -> EdgeCreated:
     """Register an edge for a store; its bootstrap token is shown once."""
     edge, token = await services.create_edge(uow, clock, principal, store_id)
@@ -34,14 +34,14 @@ async def create_edge(
 
 
 @router.get("/stores/{store_id}/edges")
-async def list_edges(store_id: str, principal: ApiPrincipal, session: SessionDep) -> list[EdgeOut]:
+async def list_edges(store_id: str, principal: EdgesRead, session: SessionDep) -> list[EdgeOut]:
     """The edges of a store."""
     return [EdgeOut.model_validate(e) for e in await services.list_edges(session, principal, store_id)]
 
 
 @router.post("/edges/{edge_id}/revoke")
 async def revoke_edge(
-    edge_id: str, principal: ApiPrincipal, uow: UowDep, clock: ClockDep, context: ContextDep
+    edge_id: str, principal: EdgesWrite, uow: UowDep, clock: ClockDep, context: ContextDep
 ) -> EdgeOut:
     """Revoke an edge and close its live stream at once."""
     edge = await services.revoke_edge(uow, clock, principal, edge_id)
@@ -51,7 +51,7 @@ async def revoke_edge(
 
 @router.get("/stores/{store_id}/events")
 async def list_events(
-    store_id: str, principal: ApiPrincipal, session: SessionDep, limit: Limit = 100
+    store_id: str, principal: EdgesRead, session: SessionDep, limit: Limit = 100
 ) -> list[EventOut]:
     """A store's latest edge events, newest first."""
     return [
@@ -61,7 +61,7 @@ async def list_events(
 
 @router.get("/stores/{store_id}/redemptions")
 async def list_redemptions(
-    store_id: str, principal: ApiPrincipal, session: SessionDep, limit: Limit = 100
+    store_id: str, principal: EdgesRead, session: SessionDep, limit: Limit = 100
 ) -> list[RedemptionOut]:
     """A store's latest redemptions, newest first."""
     rows = await services.list_redemptions(session, principal, store_id, limit)
@@ -70,7 +70,7 @@ async def list_redemptions(
 
 @router.post("/stores/{store_id}/commands")
 async def send_command(
-    store_id: str, body: CommandIn, principal: ApiPrincipal, clock: ClockDep, context: ContextDep
+    store_id: str, body: CommandIn, principal: EdgeCommands, clock: ClockDep, context: ContextDep
 ) -> CommandOut:
     """Send a command to the store's edge and wait for its result (504 edge_timeout, 409 edge_offline)."""
     outcome = await run_command(

@@ -32,6 +32,7 @@ from cloud.edgelink.events import ingest_events
 from cloud.edgelink.model import FeedBatch, FeedEntity, FeedItem, IncomingEvent
 from cloud.edgelink.notifier import FeedNotifier, FeedSubscription
 from cloud.edgelink.services import EnrolRefused, LinkRefused, check_link, enrol, is_revoked, mark_link
+from cloud.faults.services import redeliver_pending
 from cloud.storekeys.keyring import load_keys
 from protos import edgelink_pb2 as pb
 from protos import edgelink_pb2_grpc as pb_grpc
@@ -63,6 +64,14 @@ def _int(payload: Mapping[str, Any], key: str) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
+def _settings(payload: Mapping[str, Any], key: str) -> dict[str, int]:
+    """Room-session settings of a feed payload (keys to whole numbers; anything else is dropped)."""
+    value = payload.get(key)
+    if not isinstance(value, Mapping):
+        return {}
+    return {str(k): v for k, v in value.items() if isinstance(v, int) and not isinstance(v, bool)}
+
+
 def change_to_proto(item: FeedItem) -> pb.Change:
     """One feed item as a Change (a tombstone carries only the id)."""
     p, change = item.payload, pb.Change(cursor=item.cursor, deleted=item.deleted)
@@ -77,13 +86,20 @@ def change_to_proto(item: FeedItem) -> pb.Change:
                 timezone=_str(p, "timezone"),
                 early_grace_s=_int(p, "early_grace_s"),
                 key_versions=[v for v in p.get("key_versions", []) if isinstance(v, int)],
+                chain_settings=_settings(p, "chain_settings"),
+                store_settings=_settings(p, "store_settings"),
             )
         )
     elif item.entity is FeedEntity.ROOM:
         change.room.CopyFrom(
             pb.Room(id=item.entity_id)
             if item.deleted
-            else pb.Room(id=_str(p, "id"), name=_str(p, "name"), kind=_str(p, "kind"))
+            else pb.Room(
+                id=_str(p, "id"),
+                name=_str(p, "name"),
+                kind=_str(p, "kind"),
+                type_settings=_settings(p, "type_settings"),
+            )
         )
     elif item.entity is FeedEntity.DEVICE:
         config = p.get("config") if isinstance(p.get("config"), dict) else {}
@@ -287,6 +303,8 @@ class EdgeLinkService(pb_grpc.EdgeLinkServicer):
             yield pb.CloudMessage(welcome=welcome)
             link.cursor = batch.cursor
             yield pb.CloudMessage(store_data=batch_to_proto(batch))
+            # Fault resolutions the edge missed while offline: it returns those rooms to service now.
+            self._spawn(self._redeliver(link))
             tasks = [
                 asyncio.create_task(self._read(link, requests), name=f"edgelink-read-{edge_id}"),
                 asyncio.create_task(self._follow(link, subscription), name=f"edgelink-feed-{edge_id}"),
@@ -316,6 +334,15 @@ class EdgeLinkService(pb_grpc.EdgeLinkServicer):
         task: asyncio.Task[None] = asyncio.create_task(coro)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
+
+    async def _redeliver(self, link: Link) -> None:
+        try:
+            sent = await redeliver_pending(self._sessionmaker, self._clock, self._registry, link.store_id)
+        except Exception:
+            logger.exception("fault resolutions not redelivered", extra={"store_id": link.store_id})
+            return
+        if sent:
+            logger.info("fault resolutions redelivered", extra={"store_id": link.store_id, "count": sent})
 
     async def _mark_disconnected(self, link: Link) -> None:
         if any(other.edge_id == link.edge_id for other in self._registry.for_edge(link.edge_id)):

@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloud.audit.services import record_audit
-from cloud.auth.model import Principal
+from cloud.auth.model import Principal, in_reach
 from cloud.clock import Clock
 from cloud.crypto import FieldCipher
 from cloud.edgelink import model
@@ -97,7 +97,7 @@ async def list_edges(session: AsyncSession, principal: Principal, store_id: str)
 async def get_edge(session: AsyncSession, principal: Principal, edge_id: str) -> Edge:
     """The caller's edge (NotFound for another tenant's)."""
     edge = await session.get(Edge, edge_id)
-    if edge is None or edge.tenant_id != principal.tenant_id:
+    if edge is None or not in_reach(principal, edge.tenant_id, store_id=edge.store_id):
         raise NotFound(f"no edge {edge_id}", code="edge_not_found", field="edge_id")
     return edge
 

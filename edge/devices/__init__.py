@@ -1,6 +1,16 @@
-"""The store's devices: driver objects built from cached device records, and the room actuators."""
+"""The store's devices: drivers built from the cached device records, availability, the actuators."""
 
-from edge.devices.manager import DeviceManager, DeviceStatus
+from edge.devices.availability import Availability
+from edge.devices.manager import DeviceManager, DeviceStatus, ManagerTiming
 from edge.devices.registry import BUILDERS, BuiltDevice, DeviceConfigError, DriverTiming
 
-__all__ = ["BUILDERS", "BuiltDevice", "DeviceConfigError", "DeviceManager", "DeviceStatus", "DriverTiming"]
+__all__ = [
+    "BUILDERS",
+    "Availability",
+    "BuiltDevice",
+    "DeviceConfigError",
+    "DeviceManager",
+    "DeviceStatus",
+    "DriverTiming",
+    "ManagerTiming",
+]

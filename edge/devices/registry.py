@@ -5,11 +5,15 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
-from drivers.lock import MqttLock
+from drivers.gate import Gate, ModbusGate, MqttGate
+from drivers.lock import BleLock, MonitoredLock, MqttLock
 from drivers.mqtt import MqttBus
-from drivers.power import ModbusPowerSwitch, MqttPowerSwitch, PowerSwitch
+from drivers.power import ChannelRole, ModbusPowerSwitch, MqttPowerSwitch, PowerSwitch, parse_channel_roles
+from drivers.printer import PROFILES, EscposPrinter, Printer
 from drivers.scanner import MqttScanner, ScanHandler, ScannerSource, TcpLineScanner
+from drivers.sensor import MqttSensor, SensorKind
 from edge.records import Device
 
 
@@ -32,11 +36,13 @@ class DriverTiming:
 
 @dataclass(frozen=True, slots=True)
 class BuildContext:
-    """What builders need: the shared bus, the scan handler and command timing."""
+    """What builders need: the shared bus, the scan handler, command timing, the BLE backend."""
 
     bus: MqttBus
     on_scan: ScanHandler
     timing: DriverTiming = DriverTiming()
+    # bleak's client backend for BLE locks (None: the platform's own, BlueZ on Linux).
+    ble_backend: type[Any] | None = None
 
 
 @dataclass(eq=False)
@@ -44,11 +50,25 @@ class BuiltDevice:
     """A running driver for one device record, and how to stop it."""
 
     record: Device
-    lock: MqttLock | None = None
+    lock: MonitoredLock | None = None
     power: PowerSwitch | None = None
     channels: int = 1
+    roles: tuple[ChannelRole, ...] = ()
+    gate: Gate | None = None
+    printer: Printer | None = None
+    sensor: MqttSensor | None = None
     scanner: ScannerSource | None = None
     stack: contextlib.AsyncExitStack = field(default_factory=contextlib.AsyncExitStack)
+
+    @property
+    def driver(self) -> object | None:
+        """The device's driver object, whatever its kind."""
+        return self.lock or self.power or self.gate or self.printer or self.sensor or self.scanner
+
+    def lights(self) -> list[int]:
+        """The channels that power lights (channel 0 when no roles are configured)."""
+        found = [i for i, role in enumerate(self.roles) if role is ChannelRole.LIGHT]
+        return found or [0]
 
     async def stop(self) -> None:
         """Release the driver's subscriptions and connections."""
@@ -71,11 +91,18 @@ def _int(device: Device, key: str, default: str | None, *, low: int, high: int) 
     return value
 
 
-def _host(device: Device) -> str:
-    host = device.setting("host")
-    if host is None:
-        raise DeviceConfigError("missing_config", f"device {device.id}: config 'host' is required")
-    return host
+def _required(device: Device, key: str) -> str:
+    value = device.setting(key)
+    if value is None:
+        raise DeviceConfigError("missing_config", f"device {device.id}: config {key!r} is required")
+    return value
+
+
+def _roles(device: Device, channels: int) -> tuple[ChannelRole, ...]:
+    try:
+        return parse_channel_roles(device.setting("roles"), channels)
+    except ValueError as err:
+        raise DeviceConfigError("bad_config", f"device {device.id}: config 'roles': {err}") from err
 
 
 async def _mqtt_lock(ctx: BuildContext, device: Device) -> BuiltDevice:
@@ -86,12 +113,27 @@ async def _mqtt_lock(ctx: BuildContext, device: Device) -> BuiltDevice:
     return built
 
 
+async def _ble_lock(ctx: BuildContext, device: Device) -> BuiltDevice:
+    t = ctx.timing
+    lock = BleLock(
+        device.id,
+        _required(device, "address"),
+        backend=ctx.ble_backend,
+        timeout=t.timeout_s,
+        tries=t.tries,
+        backoff=t.backoff_s,
+    )
+    built = BuiltDevice(device, lock=lock)
+    await built.stack.enter_async_context(lock)
+    return built
+
+
 async def _modbus_power(ctx: BuildContext, device: Device) -> BuiltDevice:
     t = ctx.timing
     channels = _int(device, "channels", "1", low=1, high=64)
     switch = ModbusPowerSwitch(
         device.id,
-        _host(device),
+        _required(device, "host"),
         _int(device, "port", None, low=1, high=65535),
         unit=_int(device, "unit", "1", low=0, high=255),
         channels=channels,
@@ -99,7 +141,7 @@ async def _modbus_power(ctx: BuildContext, device: Device) -> BuiltDevice:
         tries=t.tries,
         backoff=t.backoff_s,
     )
-    built = BuiltDevice(device, power=switch, channels=channels)
+    built = BuiltDevice(device, power=switch, channels=channels, roles=_roles(device, channels))
     await built.stack.enter_async_context(switch)
     return built
 
@@ -107,11 +149,56 @@ async def _modbus_power(ctx: BuildContext, device: Device) -> BuiltDevice:
 async def _mqtt_power(ctx: BuildContext, device: Device) -> BuiltDevice:
     t = ctx.timing
     channels = _int(device, "channels", "1", low=1, high=64)
+    roles = _roles(device, channels)
     switch = MqttPowerSwitch(
         ctx.bus, device.id, channels=channels, timeout=t.timeout_s, tries=t.tries, backoff=t.backoff_s
     )
-    built = BuiltDevice(device, power=switch, channels=channels)
+    built = BuiltDevice(device, power=switch, channels=channels, roles=roles)
     built.stack.callback(switch.close)
+    return built
+
+
+async def _modbus_gate(ctx: BuildContext, device: Device) -> BuiltDevice:
+    t = ctx.timing
+    gate = ModbusGate(
+        device.id,
+        _required(device, "host"),
+        _int(device, "port", None, low=1, high=65535),
+        unit=_int(device, "unit", "1", low=0, high=255),
+        timeout=t.timeout_s,
+        tries=t.tries,
+        backoff=t.backoff_s,
+    )
+    built = BuiltDevice(device, gate=gate)
+    await built.stack.enter_async_context(gate)
+    return built
+
+
+async def _mqtt_gate(ctx: BuildContext, device: Device) -> BuiltDevice:
+    t = ctx.timing
+    gate = MqttGate(ctx.bus, device.id, timeout=t.timeout_s, tries=t.tries, backoff=t.backoff_s)
+    built = BuiltDevice(device, gate=gate)
+    built.stack.callback(gate.close)
+    return built
+
+
+async def _escpos_printer(ctx: BuildContext, device: Device) -> BuiltDevice:
+    t = ctx.timing
+    profile_name = device.setting("profile", "receipt-80mm") or "receipt-80mm"
+    profile = PROFILES.get(profile_name)
+    if profile is None:
+        raise DeviceConfigError("bad_config", f"device {device.id}: unknown printer profile {profile_name!r}")
+    printer = EscposPrinter(
+        device.id,
+        _required(device, "host"),
+        _int(device, "port", "9100", low=1, high=65535),
+        profile=profile,
+        timeout=t.timeout_s,
+        tries=t.tries,
+        backoff=t.backoff_s,
+    )
+    built = BuiltDevice(device, printer=printer)
+    await built.stack.enter_async_context(printer)
     return built
 
 
@@ -125,7 +212,7 @@ async def _mqtt_scanner(ctx: BuildContext, device: Device) -> BuiltDevice:
 
 async def _tcp_scanner(ctx: BuildContext, device: Device) -> BuiltDevice:
     scanner = TcpLineScanner(
-        device.id, _host(device), _int(device, "port", None, low=1, high=65535), ctx.on_scan
+        device.id, _required(device, "host"), _int(device, "port", None, low=1, high=65535), ctx.on_scan
     )
     built = BuiltDevice(device, scanner=scanner)
     await scanner.start()
@@ -133,12 +220,30 @@ async def _tcp_scanner(ctx: BuildContext, device: Device) -> BuiltDevice:
     return built
 
 
+async def _mqtt_sensor(ctx: BuildContext, device: Device) -> BuiltDevice:
+    raw = device.setting("sensor")
+    try:
+        kind = SensorKind(raw) if raw is not None else None
+    except ValueError as err:
+        raise DeviceConfigError("bad_config", f"device {device.id}: unknown sensor kind {raw!r}") from err
+    sensor = MqttSensor(ctx.bus, device.id, kind=kind)
+    built = BuiltDevice(device, sensor=sensor)
+    built.stack.callback(sensor.close)
+    return built
+
+
+# Every device the edge can drive, keyed by (kind, protocol): the table the README documents.
 BUILDERS: dict[tuple[str, str], Builder] = {
     ("lock", "mqtt"): _mqtt_lock,
+    ("lock", "ble"): _ble_lock,
     ("power", "modbus"): _modbus_power,
     ("power", "mqtt"): _mqtt_power,
+    ("gate", "modbus"): _modbus_gate,
+    ("gate", "mqtt"): _mqtt_gate,
+    ("printer", "escpos"): _escpos_printer,
     ("scanner", "mqtt"): _mqtt_scanner,
     ("scanner", "tcp"): _tcp_scanner,
+    ("sensor", "mqtt"): _mqtt_sensor,
 }
 
 

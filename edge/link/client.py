@@ -13,6 +13,7 @@ from pathlib import Path
 
 import grpc
 
+from edge.clock import Clock, SystemClock, now_ms
 from edge.config import CloudConfig
 from edge.identity import Identity, IdentityError, Keyring, load_identity, save_identity
 from edge.link import convert
@@ -28,6 +29,7 @@ logger = logging.getLogger(__name__)
 # Events sent but not yet acknowledged on one stream before the sender waits for acks.
 MAX_IN_FLIGHT = 5_000
 WELCOME_TIMEOUT_S = 15.0
+CLOCK_SKEW_WARN_MS = 60_000
 
 
 class LinkError(Exception):
@@ -75,6 +77,7 @@ class LinkClient:
         software_version: str,
         on_store_data: StoreDataListener | None = None,
         rng: random.Random | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self._cloud = cloud
         self._data_dir = data_dir
@@ -83,6 +86,9 @@ class LinkClient:
         self._software_version = software_version
         self._on_store_data = on_store_data
         self._rng = rng or random.Random()
+        self._clock: Clock = clock or SystemClock()
+        # cloud clock - edge clock, measured at each Welcome: command deadlines are the cloud's times.
+        self.clock_offset_ms = 0
         self._policy = BackoffPolicy(cloud.reconnect_base_s, cloud.reconnect_cap_s)
         self._stream: _Stream | None = None
         self._up_since: float | None = None
@@ -205,6 +211,12 @@ class LinkClient:
             raise LinkError(
                 "wrong_store", f"cloud welcomed store {message.welcome.store_id}, edge is {identity.store_id}"
             )
+        if message.welcome.server_time_ms > 0:
+            self.clock_offset_ms = message.welcome.server_time_ms - now_ms(self._clock)
+            if abs(self.clock_offset_ms) > CLOCK_SKEW_WARN_MS:
+                logger.warning(
+                    "edge clock differs from the cloud's", extra={"offset_ms": self.clock_offset_ms}
+                )
         keys = {k.version: k.key for k in message.welcome.store_keys}
         if keys and keys != dict(identity.store_keys):
             # A rotation: keep every version the cloud still lists, written 0600 before use.
@@ -251,6 +263,9 @@ class LinkClient:
 
     def _start_command(self, stream: _Stream, command: pb.Command) -> None:
         request = convert.command_from_pb(command)
+        if request.deadline_ms:
+            # The deadline is on the cloud's clock: judge it on the edge's, skew removed.
+            request = dataclasses.replace(request, deadline_ms=request.deadline_ms - self.clock_offset_ms)
         # Commands outlive their stream: a result computed after a reconnect is stored for the replay.
         task = asyncio.create_task(self._answer(stream, request), name=f"edge-command {request.id}")
         self._command_tasks.add(task)

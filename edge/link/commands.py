@@ -1,4 +1,4 @@
-"""Cloud commands (remote unlock, power): one handler per kind, results kept by id so replays are harmless."""
+"""Cloud commands (unlock, power, print, extend, resolve_fault): one handler per kind, results by id."""
 
 from __future__ import annotations
 
@@ -7,11 +7,18 @@ import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from edge.actuators import DeviceFailure, RoomActuators
+from edge.actuators import DeviceFailure, NoSuchDevice, RoomActuators
 from edge.clock import Clock, now_ms
-from edge.store import EdgeStore
+from edge.faults.services import FaultService, failure_spec
+from edge.journal.model import JournalKind
+from edge.rooms import RoomLocks
+from edge.sessions.model import SessionError, holds_room
+from edge.store import EdgeStore, Tx
+
+if TYPE_CHECKING:
+    from edge.sessions.services import SessionService
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +52,28 @@ class CommandRefused(Exception):
         self.code = code
 
 
-Handler = Callable[[Mapping[str, Any]], Awaitable[Mapping[str, Any]]]
+Handler = Callable[[CommandRequest, Mapping[str, Any]], Awaitable[Mapping[str, Any]]]
+
+# The longest an extension may run past now (a typo of minutes for seconds must not book a week).
+MAX_EXTENSION_S = 24 * 3600
+
+
+class Printer(Protocol):
+    """Something that prints text on the store's printers."""
+
+    async def print_text(
+        self, text: str, *, printer_id: str | None = None, room_id: str | None = None
+    ) -> str:
+        """Print; return the printer's id (NoSuchDevice: none; DeviceFailure: it failed)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Forced:
+    """HQ overrode an occupied room: the reason and whose session it was (journalled before acting)."""
+
+    reason: str
+    occupant: str | None
 
 
 def _room_id(args: Mapping[str, Any]) -> str:
@@ -58,14 +86,31 @@ def _room_id(args: Mapping[str, Any]) -> str:
 class CommandRunner:
     """Run cloud commands once each: a replay of an id returns the first result with no second effect."""
 
-    def __init__(self, store: EdgeStore, actuators: RoomActuators, clock: Clock) -> None:
+    def __init__(
+        self,
+        store: EdgeStore,
+        actuators: RoomActuators,
+        clock: Clock,
+        *,
+        sessions: SessionService | None = None,
+        faults: FaultService | None = None,
+        printer: Printer | None = None,
+        locks: RoomLocks | None = None,
+    ) -> None:
         self._store = store
         self._actuators = actuators
         self._clock = clock
+        self._sessions = sessions
+        self._faults = faults
+        self._printer = printer
+        self._locks = locks or (sessions.locks if sessions is not None else RoomLocks())
         self._running: dict[str, asyncio.Future[CommandReply]] = {}
         self._handlers: dict[str, Handler] = {
             "unlock": self._unlock,
             "power": self._power,
+            "print": self._print,
+            "extend": self._extend,
+            "resolve_fault": self._resolve_fault,
         }
 
     async def run(self, request: CommandRequest) -> CommandReply:
@@ -107,7 +152,7 @@ class CommandRunner:
             args = json.loads(request.args_json or "{}")
             if not isinstance(args, dict):
                 raise CommandRefused("bad_args", "args_json must be a JSON object")
-            result = await handler(args)
+            result = await handler(request, args)
         except json.JSONDecodeError:
             return CommandReply(request.id, False, "bad_args", "args_json is not JSON")
         except CommandRefused as err:
@@ -131,25 +176,151 @@ class CommandRunner:
             raise CommandRefused("no_such_room", f"no room {room_id!r} in this store")
         return room_id
 
-    async def _unlock(self, args: Mapping[str, Any]) -> Mapping[str, Any]:
-        room_id = await self._room(args)
-        try:
-            device_id = await self._actuators.unlock_room(room_id)
-        except DeviceFailure as err:
-            raise CommandRefused("device_failed", str(err)) from err
-        if device_id is None:
-            raise CommandRefused("device_failed", f"room {room_id!r} has no lock")
-        return {"room_id": room_id, "device_id": device_id}
+    async def _fault(self, err: DeviceFailure, room_id: str | None, what: str, kind: str) -> None:
+        """A device that failed a command is a fault (graded; critical for a lock)."""
+        if self._faults is not None:
+            await self._faults.raise_fault(failure_spec(err, room_id, what, kind))
 
-    async def _power(self, args: Mapping[str, Any]) -> Mapping[str, Any]:
+    async def _guard(self, request: CommandRequest, args: Mapping[str, Any], room_id: str) -> Forced | None:
+        """Refuse to act on a room another customer occupies, unless HQ forces it with a reason."""
+        session = await self._store.session(room_id)
+        if not holds_room(session, self._clock.now()):
+            return None
+        if args.get("booking_ref") is not None and args.get("booking_ref") == session.booking_ref:
+            return None  # the occupant's own request (their app)
+        if args.get("force") is not True:
+            raise CommandRefused("room_occupied", f"room {room_id!r} is in use by another customer's session")
+        reason = args.get("reason")
+        if not isinstance(reason, str) or not reason.strip():
+            raise CommandRefused("reason_required", "a forced command needs a reason")
+        forced = Forced(reason.strip()[:500], session.booking_ref)
+        at_ms = now_ms(self._clock)
+        payload = {
+            "command_id": request.id,
+            "kind": request.kind,
+            "room_id": room_id,
+            "reason": forced.reason,
+            "occupant": forced.occupant,
+        }
+
+        def write(tx: Tx) -> None:
+            tx.append_journal(at_ms, JournalKind.FORCED_COMMAND, payload)
+
+        await self._store.transact(write)
+        logger.warning("forced command on an occupied room", extra=payload)
+        return forced
+
+    async def _unlock(self, request: CommandRequest, args: Mapping[str, Any]) -> Mapping[str, Any]:
+        room_id = await self._room(args)
+        async with self._locks[room_id]:
+            forced = await self._guard(request, args, room_id)
+            try:
+                device_id = await self._actuators.unlock_room(room_id)
+            except DeviceFailure as err:
+                await self._fault(err, room_id, "remote unlock failed", "lock")
+                raise CommandRefused("device_failed", str(err)) from err
+            if device_id is None:
+                raise CommandRefused("device_failed", f"room {room_id!r} has no lock")
+            door: dict[str, Any] = {
+                "room_id": room_id,
+                "device_id": device_id,
+                "cause": "remote",
+                "command_id": request.id,
+                "forced": forced is not None,
+            }
+            if forced is not None:
+                door["reason"] = forced.reason
+            at_ms = now_ms(self._clock)
+            await self._store.transact(lambda tx: tx.append_journal(at_ms, JournalKind.DOOR_OPEN, door))
+        result: dict[str, Any] = {"room_id": room_id, "device_id": device_id}
+        if forced is not None:
+            result["forced"] = True
+        return result
+
+    async def _power(self, request: CommandRequest, args: Mapping[str, Any]) -> Mapping[str, Any]:
         room_id = await self._room(args)
         on = args.get("on")
         if not isinstance(on, bool):
             raise CommandRefused("bad_args", "on (boolean) is required")
-        try:
-            device_id = await self._actuators.power_room(room_id, on)
-        except DeviceFailure as err:
-            raise CommandRefused("device_failed", str(err)) from err
+        async with self._locks[room_id]:
+            forced = await self._guard(request, args, room_id)
+            try:
+                device_id = await self._actuators.power_room(room_id, on)
+            except DeviceFailure as err:
+                await self._fault(err, room_id, "remote power switch failed", "power")
+                raise CommandRefused("device_failed", str(err)) from err
         if device_id is None:
             raise CommandRefused("device_failed", f"room {room_id!r} has no power switch")
-        return {"room_id": room_id, "device_id": device_id, "on": on}
+        result: dict[str, Any] = {"room_id": room_id, "device_id": device_id, "on": on}
+        if forced is not None:
+            result["forced"] = True
+        return result
+
+    async def _print(self, request: CommandRequest, args: Mapping[str, Any]) -> Mapping[str, Any]:
+        text = args.get("text")
+        if not isinstance(text, str) or not text.strip() or len(text) > 8000:
+            raise CommandRefused("bad_args", "text (a string of up to 8000 characters) is required")
+        printer_id, room_id = args.get("printer_id"), args.get("room_id")
+        if printer_id is not None and not isinstance(printer_id, str):
+            raise CommandRefused("bad_args", "printer_id must be a string")
+        if room_id is not None and not isinstance(room_id, str):
+            raise CommandRefused("bad_args", "room_id must be a string")
+        if self._printer is None:
+            raise CommandRefused("no_printer", "this edge has no printer")
+        try:
+            used = await self._printer.print_text(text, printer_id=printer_id, room_id=room_id)
+        except NoSuchDevice as err:
+            raise CommandRefused(err.code, str(err)) from err
+        except DeviceFailure as err:
+            raise CommandRefused("device_failed", str(err)) from err
+        return {"printer_id": used}
+
+    async def _extend(self, request: CommandRequest, args: Mapping[str, Any]) -> Mapping[str, Any]:
+        room_id = await self._room(args)
+        if self._sessions is None:
+            raise CommandRefused("unsupported", "this edge runs no sessions")
+        now = self._clock.now()
+        ends_at, minutes = args.get("ends_at"), args.get("minutes")
+        booking_ref = args.get("booking_ref")
+        if booking_ref is not None and not isinstance(booking_ref, str):
+            raise CommandRefused("bad_args", "booking_ref must be a string")
+        if isinstance(ends_at, int | float) and not isinstance(ends_at, bool):
+            target = float(ends_at)
+        elif isinstance(minutes, int) and not isinstance(minutes, bool) and minutes > 0:
+            session = await self._store.session(room_id)
+            if session.ends_at is None:
+                raise CommandRefused("no_session", f"room {room_id!r} has no session in progress")
+            target = session.ends_at + minutes * 60
+        else:
+            raise CommandRefused("bad_args", "ends_at (unix seconds) or minutes (> 0) is required")
+        if target > now + MAX_EXTENSION_S:
+            raise CommandRefused("bad_args", "an extension may not run more than a day past now")
+        try:
+            session = await self._sessions.extend(room_id, target, booking_ref)
+        except SessionError as err:
+            raise CommandRefused(err.code, str(err)) from err
+        return {
+            "room_id": room_id,
+            "booking_ref": session.booking_ref,
+            "ends_at": session.ends_at,
+            "state": session.state.value,
+        }
+
+    async def _resolve_fault(self, request: CommandRequest, args: Mapping[str, Any]) -> Mapping[str, Any]:
+        fault_id = args.get("fault_id")
+        if not isinstance(fault_id, str) or not fault_id or len(fault_id) > 64:
+            raise CommandRefused("bad_args", "fault_id (string) is required")
+        room_id = args.get("room_id") or None
+        if room_id is not None:
+            room_id = await self._room(args)
+        if self._faults is None:
+            raise CommandRefused("unsupported", "this edge keeps no faults")
+        resolution = await self._faults.resolve(fault_id, room_id)
+        if self._sessions is not None:
+            self._sessions.poke(reconcile=True)
+        return {
+            "fault_id": fault_id,
+            "known": resolution.known,
+            "room_id": resolution.room_id,
+            "room_state": resolution.room_state.value if resolution.room_state is not None else None,
+        }

@@ -51,10 +51,18 @@ def change_from_pb(change: pb.Change) -> Change | None:
     if field == "store":
         s = change.store
         return StoreInfo(
-            s.id, s.tenant_id, s.name, s.timezone or "UTC", s.early_grace_s, tuple(s.key_versions)
+            s.id,
+            s.tenant_id,
+            s.name,
+            s.timezone or "UTC",
+            s.early_grace_s,
+            tuple(s.key_versions),
+            chain_settings=dict(s.chain_settings),
+            store_settings=dict(s.store_settings),
         )
     if field == "room":
-        return Room(change.room.id, change.room.name, change.room.kind)
+        r = change.room
+        return Room(r.id, r.name, r.kind, type_settings=dict(r.type_settings))
     if field == "device":
         d = change.device
         return Device(d.id, d.kind, d.protocol, d.room_id or None, dict(d.config))

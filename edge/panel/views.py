@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from edge.clock import Clock
 from edge.devices import DeviceStatus
+from edge.faults.services import ALARM_KEY
 from edge.records import Booking, BookingStatus
-from edge.sessions.model import effective_state
+from edge.sessions.model import RoomState, effective_state
 from edge.store import EdgeStore
 
 # How far ahead the panel looks for a room's next booking.
@@ -37,6 +38,20 @@ class DeviceView:
     state: str
     detail: str | None
     at: float | None
+    availability: str = "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class FaultView:
+    """An open fault as the panel shows it."""
+
+    id: str
+    code: str
+    severity: str
+    device_id: str | None
+    room_id: str | None
+    message: str
+    raised_at: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +79,8 @@ class PanelState:
     cursor: int
     rooms: tuple[RoomView, ...]
     store_devices: tuple[DeviceView, ...]
+    faults: tuple[FaultView, ...] = ()
+    alarm: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         """Plain JSON-ready data."""
@@ -78,6 +95,7 @@ class PanelSources:
     clock: Clock
     device_statuses: Callable[[], Mapping[str, DeviceStatus]]
     link_connected: Callable[[], bool]
+    device_availability: Callable[[], Mapping[str, str]] = field(default=lambda: {})
 
 
 def _booking_view(booking: Booking | None) -> BookingView | None:
@@ -96,6 +114,7 @@ async def gather_state(sources: PanelSources) -> PanelState:
         b for b in await store.bookings_between(now, now + LOOKAHEAD_S) if b.status != BookingStatus.CANCELLED
     ]
     statuses = sources.device_statuses()
+    availability = sources.device_availability()
     devices_by_room: dict[str | None, list[DeviceView]] = {}
     for device in await store.devices():
         status = statuses.get(device.id)
@@ -106,6 +125,7 @@ async def gather_state(sources: PanelSources) -> PanelState:
             status.state if status else "unknown",
             status.detail if status else None,
             status.at if status else None,
+            availability.get(device.id, "unknown"),
         )
         devices_by_room.setdefault(device.room_id, []).append(view)
     room_views = []
@@ -113,7 +133,13 @@ async def gather_state(sources: PanelSources) -> PanelState:
         session = sessions.get(room.id)
         state = effective_state(session, now)
         current = None
-        if session is not None and session.booking_ref and state == session.state:
+        # A reserved room's booking has not begun: it shows as the room's next booking.
+        if (
+            session is not None
+            and session.booking_ref
+            and state == session.state
+            and state != RoomState.RESERVED
+        ):
             current = next(
                 (b for b in bookings if b.ref == session.booking_ref), None
             ) or await store.booking(session.booking_ref)
@@ -138,4 +164,9 @@ async def gather_state(sources: PanelSources) -> PanelState:
         cursor=await store.cursor(),
         rooms=tuple(room_views),
         store_devices=tuple(devices_by_room.get(None, ())),
+        faults=tuple(
+            FaultView(f.id, f.code, f.severity.value, f.device_id, f.room_id, f.message, f.raised_at)
+            for f in await store.faults()
+        ),
+        alarm=bool(await store.meta(ALARM_KEY)),
     )

@@ -74,6 +74,9 @@ def _decide_entry(
         return Refuse(Reason.REVOKED)
     if booking is not None and booking.status == BookingStatus.COMPLETED:
         return Refuse(Reason.EXPIRED)
+    if holds_room(session, now) and session is not None and session.booking_ref == entry.booking_ref:
+        # The booking's own session is in progress: its end may have been extended past the code's.
+        return Reentry()
     # The cached booking is the cloud's latest word (an extension moves its end); else trust the code.
     starts_at = booking.starts_at if booking is not None else entry.starts_at
     ends_at = booking.ends_at if booking is not None else entry.ends_at

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -12,7 +10,10 @@ from typing import Any
 
 from edge.actuators import DeviceFailure, RoomActuators
 from edge.clock import Clock, now_ms
+from edge.faults.model import FaultSpec
+from edge.faults.services import FaultService, failure_spec
 from edge.identity import Keyring
+from edge.journal.model import JournalKind
 from edge.records import Booking, NewEvent, Redemption
 from edge.redemption.model import (
     Decision,
@@ -24,8 +25,10 @@ from edge.redemption.model import (
     decide_order,
     match_order,
 )
-from edge.sessions.model import RoomSession, holds_room, start_session
-from edge.store import EdgeStore
+from edge.rooms import RoomLocks
+from edge.sessions.model import Move, RoomSession, SessionError, holds_room
+from edge.sessions.writes import transition
+from edge.store import EdgeStore, Tx
 from protos.codes import CodeRefused, verify_code
 
 logger = logging.getLogger(__name__)
@@ -75,14 +78,20 @@ class RedemptionService:
         keyring: Callable[[], Keyring | None],
         *,
         default_grace_s: int = 900,
+        faults: FaultService | None = None,
+        locks: RoomLocks | None = None,
+        on_session: Callable[[], None] | None = None,
     ) -> None:
         self._store = store
         self._actuators = actuators
         self._clock = clock
         self._keyring = keyring
         self._default_grace_s = default_grace_s
-        # One attempt at a time per room: a double scan must not redeem twice or race the door.
-        self._room_locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._faults = faults or FaultService(store, clock)
+        # One attempt at a time per room: a double scan must not redeem twice or race the door
+        # (shared with the session timers and commands, which act on the same devices).
+        self._room_locks = locks or RoomLocks()
+        self._on_session = on_session
 
     async def redeem_code(self, text: str, device_id: str | None = None) -> RedemptionResult:
         """Redeem a scanned or typed code; the scanner's room (if any) comes from its device record."""
@@ -166,7 +175,7 @@ class RedemptionService:
         *,
         booking_ref: str | None = None,
         detail: str = "",
-        extra_events: tuple[NewEvent, ...] = (),
+        faults: tuple[FaultSpec, ...] = (),
     ) -> RedemptionResult:
         logger.info(
             "redemption refused",
@@ -181,7 +190,15 @@ class RedemptionService:
         payload: dict[str, Any] = {"reason": reason, "room_id": room_id, "device_id": device_id}
         if booking_ref is not None:
             payload["booking_ref"] = booking_ref
-        await self._store.append_events([self._event("redemption_refused", payload), *extra_events])
+        event = self._event("redemption_refused", payload)
+        now = self._clock.now()
+
+        def write(tx: Tx) -> None:
+            tx.add_events([event])
+            for spec in faults:
+                self._faults.raise_in(tx, spec, now)
+
+        await self._store.transact(write)
         return RedemptionResult(False, reason, Outcome.REFUSED, booking_ref, room_id)
 
     async def _carry_out(
@@ -193,47 +210,87 @@ class RedemptionService:
                 decision.reason, attempt.device_id, entry.room_id, booking_ref=entry.booking_ref
             )
         try:
-            await self._actuators.unlock_room(entry.room_id)
+            lock_id = await self._actuators.unlock_room(entry.room_id)
         except DeviceFailure as err:
-            fault = self._fault(err, entry.room_id, "critical", "door did not open")
             return await self._refuse(
                 Reason.DEVICE_FAILED,
                 attempt.device_id,
                 entry.room_id,
                 booking_ref=entry.booking_ref,
                 detail=str(err),
-                extra_events=(fault,),
+                faults=(failure_spec(err, entry.room_id, "door did not open", "lock"),),
             )
+        faults: list[FaultSpec] = []
+        if attempt.device_id is not None and attempt.device_id != PANEL_DEVICE:
+            try:
+                await self._actuators.open_gate(attempt.device_id)
+            except DeviceFailure as err:
+                faults.append(failure_spec(err, None, "entrance gate did not open", "gate"))
         now = self._clock.now()
-        events: list[NewEvent] = []
-        new_session: RoomSession | None = None
         # A reentry into the session in progress changes nothing; otherwise the booking's session starts.
-        if isinstance(decision, Redeem) or not (
+        starts = isinstance(decision, Redeem) or not (
             holds_room(session, now) and session.booking_ref == entry.booking_ref
-        ):
-            ends_at = booking.ends_at if booking is not None else entry.ends_at
-            new_session = start_session(session, entry.room_id, entry.booking_ref, now, ends_at)
-            events.append(self._session_event(new_session))
-            events.extend(await self._power_on(entry.room_id))
-        if isinstance(decision, Redeem):
-            events.insert(0, self._redemption_event(attempt, decision.known))
-            redemption = Redemption(entry.booking_ref, entry.room_id, now, decision.known)
-            await self._store.record(events, session=new_session, redemption=redemption)
-            outcome, known = Outcome.REDEEMED, decision.known
-        else:
-            events.insert(
-                0,
-                self._event(
-                    "reentry",
+        )
+        if starts:
+            faults.extend(await self._power_on(entry.room_id))
+        ends_at = float(booking.ends_at if booking is not None else entry.ends_at)
+        redeemed = isinstance(decision, Redeem)
+        known = decision.known if isinstance(decision, Redeem) else None
+        door = {
+            "room_id": entry.room_id,
+            "device_id": lock_id,
+            "cause": "redemption" if redeemed else "reentry",
+            "booking_ref": entry.booking_ref,
+            "scanner": attempt.device_id,
+        }
+        first = (
+            self._redemption_event(attempt, bool(known))
+            if redeemed
+            else self._event(
+                "reentry",
+                {"booking_ref": entry.booking_ref, "room_id": entry.room_id, "device_id": attempt.device_id},
+            )
+        )
+
+        def write(tx: Tx) -> None:
+            tx.add_events([first])
+            if starts:
+                try:
+                    transition(
+                        tx,
+                        entry.room_id,
+                        Move.CHECK_IN,
+                        now,
+                        self._faults.base,
+                        booking_ref=entry.booking_ref,
+                        ends_at=ends_at,
+                    )
+                except SessionError as err:
+                    # The room changed while the door opened (a fault took it out): the door is open and
+                    # the redemption stands; the session stays where the fault put it.
+                    logger.warning("session not started", extra={"room_id": entry.room_id, "code": err.code})
+            at_ms = int(now * 1000)
+            if redeemed:
+                tx.add_redemption(Redemption(entry.booking_ref, entry.room_id, now, bool(known)))
+                tx.append_journal(
+                    at_ms,
+                    JournalKind.REDEMPTION,
                     {
                         "booking_ref": entry.booking_ref,
                         "room_id": entry.room_id,
+                        "method": attempt.method,
+                        "known": bool(known),
                         "device_id": attempt.device_id,
                     },
-                ),
-            )
-            await self._store.record(events, session=new_session)
-            outcome, known = Outcome.REENTRY, None
+                )
+            tx.append_journal(at_ms, JournalKind.DOOR_OPEN, door)
+            for spec in faults:
+                self._faults.raise_in(tx, spec, now)
+
+        await self._store.transact(write)
+        if self._on_session is not None:
+            self._on_session()
+        outcome = Outcome.REDEEMED if redeemed else Outcome.REENTRY
         logger.info(
             "door opened",
             extra={
@@ -260,33 +317,11 @@ class RedemptionService:
             },
         )
 
-    def _session_event(self, session: RoomSession) -> NewEvent:
-        return self._event(
-            "session",
-            {
-                "room_id": session.room_id,
-                "booking_ref": session.booking_ref,
-                "state": session.state.value,
-            },
-        )
-
-    def _fault(self, err: DeviceFailure, room_id: str, severity: str, what: str) -> NewEvent:
-        return self._event(
-            "fault",
-            {
-                "device_id": err.device_id,
-                "room_id": room_id,
-                "code": err.code,
-                "severity": severity,
-                "message": f"{what}: {err.message}",
-            },
-        )
-
-    async def _power_on(self, room_id: str) -> list[NewEvent]:
+    async def _power_on(self, room_id: str) -> list[FaultSpec]:
         # The door is open: a power failure is a fault for staff, not a reason to refuse the guest.
         try:
             await self._actuators.power_room(room_id, True)
         except DeviceFailure as err:
             logger.warning("room power did not switch on", extra={"room_id": room_id, "code": err.code})
-            return [self._fault(err, room_id, "minor", "power did not switch on")]
+            return [failure_spec(err, room_id, "power did not switch on", "power")]
         return []

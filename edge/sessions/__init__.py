@@ -1,25 +1,41 @@
-"""Room sessions: the state of each room and its one transition table."""
+"""Room sessions: states, the one transition table, timers (I/O lives in `edge.sessions.services`)."""
 
 from edge.sessions.model import (
     OCCUPIED,
+    TABLE,
     TRANSITIONS,
+    Move,
     RoomSession,
     RoomState,
     SessionError,
+    SessionSettings,
+    Timer,
+    TimerKind,
+    check_move,
     check_transition,
     effective_state,
     holds_room,
+    plan_timers,
+    resolve_settings,
     start_session,
 )
 
 __all__ = [
     "OCCUPIED",
+    "TABLE",
     "TRANSITIONS",
+    "Move",
     "RoomSession",
     "RoomState",
     "SessionError",
+    "SessionSettings",
+    "Timer",
+    "TimerKind",
+    "check_move",
     "check_transition",
     "effective_state",
     "holds_room",
+    "plan_timers",
+    "resolve_settings",
     "start_session",
 ]

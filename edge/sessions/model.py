@@ -1,8 +1,15 @@
-"""The room session state machine: free -> reserved -> in_use -> ending -> cleaning -> free."""
+"""The room session state machine: free -> reserved -> in_use -> ending -> cleaning -> free (pure rules).
+
+Every legal move is one row of `TABLE`; each move has one guarded function that checks the table
+and raises `SessionError` with a stable code. Timers are a pure function of the session
+(`plan_timers`): the store writes them with the session, in the same transaction.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 
@@ -17,15 +24,54 @@ class RoomState(StrEnum):
     MAINTENANCE = "maintenance"
 
 
+class Move(StrEnum):
+    """The named moves of a room session."""
+
+    RESERVE = "reserve"  # a booking's window opened: the room is held for it
+    RELEASE = "release"  # the reserved booking ended unredeemed (or was cancelled)
+    CHECK_IN = "check_in"  # a redemption opened the door: the session starts
+    WARN = "warn"  # the end is near: lights flash, the speaker says so
+    EXTEND = "extend"  # the end moved later
+    END = "end"  # the end came: power off, lock, cleaning task
+    CLEANED = "cleaned"  # the cleaner scanned the room's QR
+    FAULT = "fault"  # a critical device of the room faulted
+    RESTORE = "restore"  # the fault was resolved: back in service
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    """One row of the table: the states a move may start from, and where it leads."""
+
+    sources: frozenset[RoomState]
+    target: RoomState
+
+
+_ALL_BUT_MAINTENANCE = frozenset(RoomState) - {RoomState.MAINTENANCE}
+
 # Every legal move in one place; maintenance is reachable from any state.
-TRANSITIONS: dict[RoomState, frozenset[RoomState]] = {
-    RoomState.FREE: frozenset({RoomState.RESERVED, RoomState.IN_USE, RoomState.MAINTENANCE}),
-    RoomState.RESERVED: frozenset({RoomState.IN_USE, RoomState.FREE, RoomState.MAINTENANCE}),
-    RoomState.IN_USE: frozenset({RoomState.ENDING, RoomState.CLEANING, RoomState.MAINTENANCE}),
-    RoomState.ENDING: frozenset({RoomState.IN_USE, RoomState.CLEANING, RoomState.MAINTENANCE}),
-    RoomState.CLEANING: frozenset({RoomState.FREE, RoomState.MAINTENANCE}),
-    RoomState.MAINTENANCE: frozenset({RoomState.FREE}),
+TABLE: Mapping[Move, Transition] = {
+    Move.RESERVE: Transition(frozenset({RoomState.FREE}), RoomState.RESERVED),
+    Move.RELEASE: Transition(frozenset({RoomState.RESERVED}), RoomState.FREE),
+    Move.CHECK_IN: Transition(frozenset({RoomState.FREE, RoomState.RESERVED}), RoomState.IN_USE),
+    Move.WARN: Transition(frozenset({RoomState.IN_USE}), RoomState.ENDING),
+    Move.EXTEND: Transition(frozenset({RoomState.IN_USE, RoomState.ENDING}), RoomState.IN_USE),
+    Move.END: Transition(frozenset({RoomState.IN_USE, RoomState.ENDING}), RoomState.CLEANING),
+    Move.CLEANED: Transition(frozenset({RoomState.CLEANING}), RoomState.FREE),
+    Move.FAULT: Transition(_ALL_BUT_MAINTENANCE, RoomState.MAINTENANCE),
+    Move.RESTORE: Transition(frozenset({RoomState.MAINTENANCE}), RoomState.FREE),
 }
+
+
+def _targets() -> dict[RoomState, frozenset[RoomState]]:
+    targets: dict[RoomState, set[RoomState]] = {state: set() for state in RoomState}
+    for transition in TABLE.values():
+        for source in transition.sources:
+            targets[source].add(transition.target)
+    return {state: frozenset(found) for state, found in targets.items()}
+
+
+# The same table seen by state: where each state may go (derived, not a second table).
+TRANSITIONS: Mapping[RoomState, frozenset[RoomState]] = _targets()
 
 # States in which a booking's session holds the room.
 OCCUPIED: frozenset[RoomState] = frozenset({RoomState.IN_USE, RoomState.ENDING})
@@ -33,13 +79,15 @@ OCCUPIED: frozenset[RoomState] = frozenset({RoomState.IN_USE, RoomState.ENDING})
 
 @dataclass(frozen=True, slots=True)
 class RoomSession:
-    """A room's local session state."""
+    """A room's local session state; `since` is when the current state was entered."""
 
     room_id: str
     state: RoomState = RoomState.FREE
     booking_ref: str | None = None
     started_at: float | None = None
     ends_at: float | None = None
+    # Bookkeeping for timers, not part of a session's identity.
+    since: float | None = field(default=None, compare=False)
 
 
 class SessionError(Exception):
@@ -54,7 +102,7 @@ def holds_room(session: RoomSession | None, now: float) -> bool:
     """True while a booking's session occupies its room."""
     if session is None or session.state not in OCCUPIED:
         return False
-    # No end-of-session timers run yet: a session past its end no longer holds the room.
+    # An occupied session past its end whose end timer has not run yet no longer holds the room.
     return session.ends_at is None or now < session.ends_at
 
 
@@ -74,9 +122,195 @@ def check_transition(current: RoomState, target: RoomState) -> RoomState:
     return target
 
 
+def check_move(current: RoomState, move: Move) -> RoomState:
+    """The state `move` leads to from `current`, or SessionError("illegal_transition")."""
+    transition = TABLE[move]
+    if current not in transition.sources:
+        raise SessionError("illegal_transition", f"room session cannot {move} from {current}")
+    return transition.target
+
+
+# ---- one guarded function per move ----
+
+
+def reserve(
+    session: RoomSession, booking_ref: str, starts_at: float, ends_at: float, now: float
+) -> RoomSession:
+    """Hold a free room for a booking whose window is open."""
+    state = check_move(session.state, Move.RESERVE)
+    return RoomSession(session.room_id, state, booking_ref, starts_at, ends_at, now)
+
+
+def release(session: RoomSession, now: float) -> RoomSession:
+    """Free a room whose reserved booking ended unredeemed or was cancelled."""
+    state = check_move(session.state, Move.RELEASE)
+    return RoomSession(session.room_id, state, None, None, None, now)
+
+
+def check_in(session: RoomSession, booking_ref: str, now: float, ends_at: float) -> RoomSession:
+    """The session of a booking that has just entered its room."""
+    if ends_at <= now:
+        raise SessionError("already_ended", f"booking {booking_ref} ended before it checked in")
+    state = check_move(effective_state(session, now), Move.CHECK_IN)
+    return RoomSession(session.room_id, state, booking_ref, now, ends_at, now)
+
+
 def start_session(
     session: RoomSession | None, room_id: str, booking_ref: str, now: float, ends_at: float
 ) -> RoomSession:
     """The session of a booking that has just entered its room (raises SessionError when illegal)."""
-    state = check_transition(effective_state(session, now), RoomState.IN_USE)
-    return RoomSession(room_id, state, booking_ref, now, ends_at)
+    return check_in(session or RoomSession(room_id), booking_ref, now, ends_at)
+
+
+def warn(session: RoomSession, now: float) -> RoomSession:
+    """The end is near: the session is ending."""
+    state = check_move(session.state, Move.WARN)
+    return dataclasses.replace(session, state=state, since=now)
+
+
+def extend(session: RoomSession, ends_at: float, now: float) -> RoomSession:
+    """Move the session's end later (an ending session is in use again)."""
+    state = check_move(session.state, Move.EXTEND)
+    if session.ends_at is not None and ends_at <= session.ends_at:
+        raise SessionError("not_later", "an extension must move the end later")
+    if ends_at <= now:
+        raise SessionError("not_later", "an extension must end in the future")
+    since = session.since if session.state is RoomState.IN_USE else now
+    return dataclasses.replace(session, state=state, ends_at=ends_at, since=since)
+
+
+def end(session: RoomSession, now: float) -> RoomSession:
+    """The session is over: the room waits for its cleaner."""
+    state = check_move(session.state, Move.END)
+    return dataclasses.replace(session, state=state, since=now)
+
+
+def cleaned(session: RoomSession, now: float) -> RoomSession:
+    """The cleaner is done: the room is free."""
+    state = check_move(session.state, Move.CLEANED)
+    return RoomSession(session.room_id, state, None, None, None, now)
+
+
+def fault(session: RoomSession, now: float) -> RoomSession:
+    """A critical device of the room faulted: out of service (the booking is kept for the record)."""
+    state = check_move(session.state, Move.FAULT)
+    return dataclasses.replace(session, state=state, since=now)
+
+
+def restore(session: RoomSession, now: float) -> RoomSession:
+    """The fault was resolved: back in service, free."""
+    state = check_move(session.state, Move.RESTORE)
+    return RoomSession(session.room_id, state, None, None, None, now)
+
+
+# ---- timers ----
+
+
+class TimerKind(StrEnum):
+    """What a session timer does when it is due."""
+
+    RELEASE = "release"  # reserved -> free at the booking's end
+    WARN = "warn"  # in_use -> ending, warning lead before the end
+    END = "end"  # power off, lock, -> cleaning
+    CLEANING_OVERDUE = "cleaning_overdue"  # cleaning took longer than the cleaning gap: tell the manager
+
+
+@dataclass(frozen=True, slots=True)
+class Timer:
+    """A due time of a room (at most one per kind), for the session of `booking_ref`."""
+
+    room_id: str
+    kind: TimerKind
+    due_at: float
+    booking_ref: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SessionSettings:
+    """The session rules of one room, resolved store > room type > chain > local > built-in."""
+
+    early_grace_s: int = 900
+    warning_lead_s: int = 300
+    cleaning_gap_s: int = 1800
+
+
+def plan_timers(session: RoomSession, settings: SessionSettings) -> list[Timer]:
+    """The timers a session needs in its current state."""
+    room, ref = session.room_id, session.booking_ref
+    match session.state:
+        case RoomState.RESERVED if session.ends_at is not None:
+            return [Timer(room, TimerKind.RELEASE, session.ends_at, ref)]
+        case RoomState.IN_USE if session.ends_at is not None:
+            timers = []
+            warn_at = session.ends_at - settings.warning_lead_s
+            entered = session.since if session.since is not None else session.started_at
+            # No warning for a session shorter than the lead: it would flash the lights on entry.
+            if settings.warning_lead_s > 0 and (entered is None or warn_at > entered):
+                timers.append(Timer(room, TimerKind.WARN, warn_at, ref))
+            timers.append(Timer(room, TimerKind.END, session.ends_at, ref))
+            return timers
+        case RoomState.ENDING if session.ends_at is not None:
+            return [Timer(room, TimerKind.END, session.ends_at, ref)]
+        case RoomState.CLEANING if settings.cleaning_gap_s > 0 and session.since is not None:
+            return [Timer(room, TimerKind.CLEANING_OVERDUE, session.since + settings.cleaning_gap_s, ref)]
+        case _:
+            return []
+
+
+# ---- settings priority ----
+
+SETTING_KEYS: Mapping[str, str] = {
+    # setting key in store data -> SessionSettings field; minutes are turned into seconds
+    "early_grace_s": "early_grace_s",
+    "warning_lead_min": "warning_lead_s",
+    "cleaning_gap_min": "cleaning_gap_s",
+}
+_SCALE: Mapping[str, int] = {"early_grace_s": 1, "warning_lead_min": 60, "cleaning_gap_min": 60}
+_LIMITS: Mapping[str, tuple[int, int]] = {
+    "early_grace_s": (0, 6 * 3600),
+    "warning_lead_min": (0, 240),
+    "cleaning_gap_min": (0, 240),
+}
+
+
+def resolve_settings(
+    *layers: Mapping[str, int], base: SessionSettings = SessionSettings()
+) -> SessionSettings:
+    """The first value given, highest priority first (store, room type, chain, local), over `base`.
+
+    Values of unknown keys, of the wrong type or out of range are ignored (the next layer decides).
+    """
+    values: dict[str, int] = {}
+    for key, field_name in SETTING_KEYS.items():
+        low, high = _LIMITS[key]
+        for layer in layers:
+            raw = layer.get(key)
+            if isinstance(raw, int) and not isinstance(raw, bool) and low <= raw <= high:
+                values[field_name] = raw * _SCALE[key]
+                break
+    return dataclasses.replace(base, **values)
+
+
+# ---- the room's QR (cleaning) ----
+
+ROOM_CODE_PREFIX = "GHROOM"
+
+
+def room_code(store_id: str, room_id: str) -> str:
+    """The text of a room's QR, scanned by the cleaner when the room is clean."""
+    return f"{ROOM_CODE_PREFIX}.{store_id}.{room_id}"
+
+
+def parse_room_code(text: str) -> tuple[str, str] | None:
+    """(store id, room id) of a room QR, or None when the text is not one."""
+    parts = text.strip().split(".")
+    if len(parts) != 3 or parts[0] != ROOM_CODE_PREFIX or not parts[1] or not parts[2]:
+        return None
+    if any(len(part) > 64 for part in parts):
+        return None
+    return parts[1], parts[2]
+
+
+def is_room_code(text: str) -> bool:
+    """True when the text claims to be a room QR (it starts with the prefix)."""
+    return text.startswith(ROOM_CODE_PREFIX + ".")

@@ -13,6 +13,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
+from edge.faults.model import Fault, Severity
+from edge.journal.model import JournalEntry, chain_entry
 from edge.records import (
     Booking,
     Change,
@@ -26,8 +28,8 @@ from edge.records import (
     StoreInfo,
     Tombstone,
 )
-from edge.sessions.model import RoomState
-from edge.store.schema import SCHEMA, SCHEMA_VERSION
+from edge.sessions.model import RoomState, Timer, TimerKind
+from edge.store.schema import ADDED_COLUMNS, SCHEMA, SCHEMA_VERSION
 
 logger = logging.getLogger(__name__)
 
@@ -73,11 +75,13 @@ def _upsert(conn: sqlite3.Connection, item: Change) -> None:
             table, key = _TABLES[kind]
             conn.execute(f"DELETE FROM {table} WHERE {key} = ?", (item_id,))  # table names come from _TABLES
         case StoreInfo():
+            settings = {"chain": dict(item.chain_settings), "store": dict(item.store_settings)}
             conn.execute(
-                "INSERT INTO store_info (id, tenant_id, name, timezone, early_grace_s, key_versions_json)"
-                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET tenant_id = excluded.tenant_id,"
-                " name = excluded.name, timezone = excluded.timezone,"
-                " early_grace_s = excluded.early_grace_s, key_versions_json = excluded.key_versions_json",
+                "INSERT INTO store_info (id, tenant_id, name, timezone, early_grace_s, key_versions_json,"
+                " settings_json) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET"
+                " tenant_id = excluded.tenant_id, name = excluded.name, timezone = excluded.timezone,"
+                " early_grace_s = excluded.early_grace_s, key_versions_json = excluded.key_versions_json,"
+                " settings_json = excluded.settings_json",
                 (
                     item.id,
                     item.tenant_id,
@@ -85,13 +89,15 @@ def _upsert(conn: sqlite3.Connection, item: Change) -> None:
                     item.timezone,
                     item.early_grace_s,
                     _dumps(list(item.key_versions)),
+                    _dumps(settings),
                 ),
             )
         case Room():
             conn.execute(
-                "INSERT INTO rooms (id, name, kind) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET"
-                " name = excluded.name, kind = excluded.kind",
-                (item.id, item.name, item.kind),
+                "INSERT INTO rooms (id, name, kind, settings_json) VALUES (?, ?, ?, ?) ON CONFLICT (id)"
+                " DO UPDATE SET name = excluded.name, kind = excluded.kind,"
+                " settings_json = excluded.settings_json",
+                (item.id, item.name, item.kind, _dumps(dict(item.type_settings))),
             )
         case Device():
             conn.execute(
@@ -130,7 +136,14 @@ def _insert_events(conn: sqlite3.Connection, events: Iterable[NewEvent]) -> list
     return seqs
 
 
+def _int_map(value: Any) -> dict[str, int]:
+    if not isinstance(value, dict):
+        return {}
+    return {str(k): v for k, v in value.items() if isinstance(v, int) and not isinstance(v, bool)}
+
+
 def _store_info(row: sqlite3.Row) -> StoreInfo:
+    settings = json.loads(row["settings_json"] or "{}")
     return StoreInfo(
         id=row["id"],
         tenant_id=row["tenant_id"],
@@ -138,11 +151,18 @@ def _store_info(row: sqlite3.Row) -> StoreInfo:
         timezone=row["timezone"],
         early_grace_s=row["early_grace_s"],
         key_versions=tuple(json.loads(row["key_versions_json"])),
+        chain_settings=_int_map(settings.get("chain")),
+        store_settings=_int_map(settings.get("store")),
     )
 
 
 def _room(row: sqlite3.Row) -> Room:
-    return Room(id=row["id"], name=row["name"], kind=row["kind"])
+    return Room(
+        id=row["id"],
+        name=row["name"],
+        kind=row["kind"],
+        type_settings=_int_map(json.loads(row["settings_json"] or "{}")),
+    )
 
 
 def _device(row: sqlite3.Row) -> Device:
@@ -174,7 +194,206 @@ def _session(row: sqlite3.Row) -> RoomSession:
         booking_ref=row["booking_ref"],
         started_at=row["started_at"],
         ends_at=row["ends_at"],
+        since=row["since"],
     )
+
+
+def _timer(row: sqlite3.Row) -> Timer:
+    return Timer(row["room_id"], TimerKind(row["kind"]), row["due_at"], row["booking_ref"])
+
+
+def _fault(row: sqlite3.Row) -> Fault:
+    return Fault(
+        id=row["id"],
+        code=row["code"],
+        severity=Severity(row["severity"]),
+        message=row["message"],
+        device_id=row["device_id"],
+        device_kind=row["device_kind"],
+        room_id=row["room_id"],
+        raised_at=row["raised_at"],
+        resolved_at=row["resolved_at"],
+    )
+
+
+def _journal(row: sqlite3.Row) -> JournalEntry:
+    return JournalEntry(
+        row["seq"], row["at_ms"], row["kind"], row["payload_json"], row["prev_hash"], row["hash"]
+    )
+
+
+def _put_session(conn: sqlite3.Connection, session: RoomSession) -> None:
+    conn.execute(
+        "INSERT INTO room_sessions (room_id, state, booking_ref, started_at, ends_at, since)"
+        " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (room_id) DO UPDATE SET state = excluded.state,"
+        " booking_ref = excluded.booking_ref, started_at = excluded.started_at,"
+        " ends_at = excluded.ends_at, since = excluded.since",
+        (
+            session.room_id,
+            session.state.value,
+            session.booking_ref,
+            session.started_at,
+            session.ends_at,
+            session.since,
+        ),
+    )
+
+
+class Tx:
+    """One write transaction on the store thread: reads see its own writes; all commit or none.
+
+    Services compose a state change, its outbox events, faults and journal entries here, so they
+    commit together (`EdgeStore.transact`). Pure rules decide; this only reads and writes rows.
+    """
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        self.events_added = 0
+
+    # ---- store data ----
+
+    def store_info(self) -> StoreInfo | None:
+        """The store's info, if received."""
+        row = self.conn.execute("SELECT * FROM store_info ORDER BY id LIMIT 1").fetchone()
+        return _store_info(row) if row else None
+
+    def room(self, room_id: str) -> Room | None:
+        """One room."""
+        row = self.conn.execute("SELECT * FROM rooms WHERE id = ?", (room_id,)).fetchone()
+        return _room(row) if row else None
+
+    def booking(self, ref: str) -> Booking | None:
+        """One cached booking."""
+        row = self.conn.execute("SELECT * FROM bookings WHERE ref = ?", (ref,)).fetchone()
+        return _booking(row) if row else None
+
+    # ---- sessions and timers ----
+
+    def session(self, room_id: str) -> RoomSession:
+        """A room's session (free when none was recorded)."""
+        row = self.conn.execute("SELECT * FROM room_sessions WHERE room_id = ?", (room_id,)).fetchone()
+        return _session(row) if row else RoomSession(room_id=room_id)
+
+    def put_session(self, session: RoomSession, timers: Sequence[Timer]) -> None:
+        """Write a room's session and replace all its timers."""
+        _put_session(self.conn, session)
+        self.conn.execute("DELETE FROM session_timers WHERE room_id = ?", (session.room_id,))
+        self.conn.executemany(
+            "INSERT INTO session_timers (room_id, kind, due_at, booking_ref) VALUES (?, ?, ?, ?)",
+            [(t.room_id, t.kind.value, t.due_at, t.booking_ref) for t in timers],
+        )
+
+    def delete_timer(self, room_id: str, kind: TimerKind) -> None:
+        """Drop one timer of a room."""
+        self.conn.execute("DELETE FROM session_timers WHERE room_id = ? AND kind = ?", (room_id, kind.value))
+
+    def put_timer(self, timer: Timer) -> None:
+        """Set one timer of a room (replacing that kind's)."""
+        self.conn.execute(
+            "INSERT INTO session_timers (room_id, kind, due_at, booking_ref) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (room_id, kind) DO UPDATE SET due_at = excluded.due_at,"
+            " booking_ref = excluded.booking_ref",
+            (timer.room_id, timer.kind.value, timer.due_at, timer.booking_ref),
+        )
+
+    def timer(self, room_id: str, kind: TimerKind) -> Timer | None:
+        """One timer of a room."""
+        row = self.conn.execute(
+            "SELECT * FROM session_timers WHERE room_id = ? AND kind = ?", (room_id, kind.value)
+        ).fetchone()
+        return _timer(row) if row else None
+
+    # ---- events, redemptions ----
+
+    def add_events(self, events: Iterable[NewEvent]) -> list[int]:
+        """Append events to the outbox; return their seqs."""
+        seqs = _insert_events(self.conn, events)
+        self.events_added += len(seqs)
+        return seqs
+
+    def add_redemption(self, redemption: Redemption) -> None:
+        """Record a redemption (a booking is redeemed at most once)."""
+        self.conn.execute(
+            "INSERT INTO redemptions (booking_ref, room_id, at, known) VALUES (?, ?, ?, ?)",
+            (redemption.booking_ref, redemption.room_id, redemption.at, int(redemption.known)),
+        )
+
+    # ---- faults ----
+
+    def open_fault(self, subject: str, code: str) -> Fault | None:
+        """The open fault of a subject with this code, if any."""
+        row = self.conn.execute(
+            "SELECT * FROM faults WHERE subject = ? AND code = ? AND resolved_at IS NULL", (subject, code)
+        ).fetchone()
+        return _fault(row) if row else None
+
+    def insert_fault(self, fault: Fault) -> None:
+        """Record a new open fault."""
+        self.conn.execute(
+            "INSERT INTO faults (id, subject, device_id, device_kind, room_id, code, severity, message,"
+            " raised_at, resolved_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)",
+            (
+                fault.id,
+                fault.subject,
+                fault.device_id,
+                fault.device_kind,
+                fault.room_id,
+                fault.code,
+                fault.severity.value,
+                fault.message,
+                fault.raised_at,
+            ),
+        )
+
+    def fault(self, fault_id: str) -> Fault | None:
+        """One fault by id."""
+        row = self.conn.execute("SELECT * FROM faults WHERE id = ?", (fault_id,)).fetchone()
+        return _fault(row) if row else None
+
+    def resolve_fault(self, fault_id: str, at: float) -> None:
+        """Mark a fault resolved."""
+        self.conn.execute(
+            "UPDATE faults SET resolved_at = ? WHERE id = ? AND resolved_at IS NULL", (at, fault_id)
+        )
+
+    def open_faults(self, room_id: str | None = None) -> list[Fault]:
+        """Open faults (of one room when given), oldest first."""
+        if room_id is None:
+            rows = self.conn.execute("SELECT * FROM faults WHERE resolved_at IS NULL ORDER BY raised_at, id")
+        else:
+            rows = self.conn.execute(
+                "SELECT * FROM faults WHERE room_id = ? AND resolved_at IS NULL ORDER BY raised_at, id",
+                (room_id,),
+            )
+        return [_fault(r) for r in rows]
+
+    # ---- journal and meta ----
+
+    def append_journal(self, at_ms: int, kind: str, payload: dict[str, Any]) -> JournalEntry:
+        """Chain a new entry onto the journal."""
+        row = self.conn.execute("SELECT * FROM journal ORDER BY seq DESC LIMIT 1").fetchone()
+        entry = chain_entry(_journal(row) if row else None, at_ms, kind, payload)
+        self.conn.execute(
+            "INSERT INTO journal (seq, at_ms, kind, payload_json, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?)",
+            (entry.seq, entry.at_ms, entry.kind, entry.payload_json, entry.prev_hash, entry.hash),
+        )
+        return entry
+
+    def meta(self, key: str) -> str | None:
+        """A local setting."""
+        row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return str(row[0]) if row else None
+
+    def set_meta(self, key: str, value: str | None) -> None:
+        """Set (or with None, delete) a local setting."""
+        if value is None:
+            self.conn.execute("DELETE FROM meta WHERE key = ?", (key,))
+        else:
+            self.conn.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?)"
+                " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (key, value),
+            )
 
 
 class EdgeStore:
@@ -214,6 +433,10 @@ class EdgeStore:
             conn.close()
             raise RuntimeError(f"edge.db schema version {version} is newer than this software")
         conn.executescript(SCHEMA)
+        for table, column, declaration in ADDED_COLUMNS:
+            columns = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}  # names from schema.py
+            if column not in columns:
+                conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
         conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         self._conn = conn
         try:
@@ -387,6 +610,25 @@ class EdgeStore:
 
         return await self._call(read)
 
+    async def redeemed_refs(self, refs: Sequence[str]) -> set[str]:
+        """Which of these bookings were redeemed at this edge."""
+        wanted = list(dict.fromkeys(refs))
+
+        def read(conn: sqlite3.Connection) -> set[str]:
+            found: set[str] = set()
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                found.update(
+                    r[0]
+                    for r in conn.execute(
+                        f"SELECT booking_ref FROM redemptions WHERE booking_ref IN ({marks})", chunk
+                    )
+                )
+            return found
+
+        return await self._call(read) if wanted else set()
+
     async def record(
         self,
         events: Sequence[NewEvent],
@@ -397,33 +639,35 @@ class EdgeStore:
         """Write a session change, a redemption and their outbox events in one transaction; return seqs."""
         batch = list(events)
 
-        def write(conn: sqlite3.Connection) -> list[int]:
-            with _transaction(conn):
-                if session is not None:
-                    conn.execute(
-                        "INSERT INTO room_sessions (room_id, state, booking_ref, started_at, ends_at)"
-                        " VALUES (?, ?, ?, ?, ?) ON CONFLICT (room_id) DO UPDATE SET state = excluded.state,"
-                        " booking_ref = excluded.booking_ref, started_at = excluded.started_at,"
-                        " ends_at = excluded.ends_at",
-                        (
-                            session.room_id,
-                            session.state.value,
-                            session.booking_ref,
-                            session.started_at,
-                            session.ends_at,
-                        ),
-                    )
-                if redemption is not None:
-                    conn.execute(
-                        "INSERT INTO redemptions (booking_ref, room_id, at, known) VALUES (?, ?, ?, ?)",
-                        (redemption.booking_ref, redemption.room_id, redemption.at, int(redemption.known)),
-                    )
-                return _insert_events(conn, batch)
+        def write(tx: Tx) -> list[int]:
+            if session is not None:
+                _put_session(tx.conn, session)
+            if redemption is not None:
+                tx.add_redemption(redemption)
+            return tx.add_events(batch)
 
-        seqs = await self._call(write)
-        if seqs:
+        return await self.transact(write)
+
+    async def transact(self, fn: Callable[[Tx], T]) -> T:
+        """Run `fn` in one write transaction on the store thread (it must not block on anything else)."""
+        added = 0
+
+        def run(conn: sqlite3.Connection) -> T:
+            nonlocal added
+            tx = Tx(conn)
+            with _transaction(conn):
+                result = fn(tx)
+            added = tx.events_added
+            return result
+
+        result = await self._call(run)
+        if added:
             self.outbox_changed.set()
-        return seqs
+        return result
+
+    async def read(self, fn: Callable[[Tx], T]) -> T:
+        """Run a read-only `fn` on the store thread (no transaction is taken)."""
+        return await self._call(lambda conn: fn(Tx(conn)))
 
     async def append_events(self, events: Sequence[NewEvent]) -> list[int]:
         """Append events to the outbox in one transaction; return their seqs."""
@@ -496,3 +740,66 @@ class EdgeStore:
                 return conn.execute("DELETE FROM command_results WHERE at < ?", (before,)).rowcount
 
         return await self._call(write)
+
+    # ---- timers, faults, journal ----
+
+    async def timers(self, room_id: str | None = None) -> list[Timer]:
+        """Pending session timers (of one room when given), by due time."""
+
+        def read(conn: sqlite3.Connection) -> list[Timer]:
+            if room_id is None:
+                rows = conn.execute("SELECT * FROM session_timers ORDER BY due_at, room_id, kind")
+            else:
+                rows = conn.execute(
+                    "SELECT * FROM session_timers WHERE room_id = ? ORDER BY due_at, kind", (room_id,)
+                )
+            return [_timer(r) for r in rows]
+
+        return await self._call(read)
+
+    async def due_timers(self, now: float, limit: int = MAX_BATCH) -> list[Timer]:
+        """Timers due at `now`, earliest first."""
+        return await self._call(
+            lambda c: [
+                _timer(r)
+                for r in c.execute(
+                    "SELECT * FROM session_timers WHERE due_at <= ? ORDER BY due_at, room_id, kind LIMIT ?",
+                    (now, limit),
+                )
+            ]
+        )
+
+    async def next_due(self) -> float | None:
+        """The earliest due time of any timer."""
+
+        def read(conn: sqlite3.Connection) -> float | None:
+            row = conn.execute("SELECT MIN(due_at) FROM session_timers").fetchone()
+            return float(row[0]) if row and row[0] is not None else None
+
+        return await self._call(read)
+
+    async def faults(self, *, open_only: bool = True) -> list[Fault]:
+        """Faults (open ones only by default), oldest first."""
+        where = "WHERE resolved_at IS NULL" if open_only else ""
+        return await self._call(
+            lambda c: [_fault(r) for r in c.execute(f"SELECT * FROM faults {where} ORDER BY raised_at, id")]
+        )
+
+    async def fault(self, fault_id: str) -> Fault | None:
+        """One fault by id."""
+        return await self.read(lambda tx: tx.fault(fault_id))
+
+    async def journal(self, after_seq: int = 0, limit: int = MAX_BATCH) -> list[JournalEntry]:
+        """Journal entries after `after_seq`, in order."""
+        return await self._call(
+            lambda c: [
+                _journal(r)
+                for r in c.execute(
+                    "SELECT * FROM journal WHERE seq > ? ORDER BY seq LIMIT ?", (after_seq, limit)
+                )
+            ]
+        )
+
+    async def meta(self, key: str) -> str | None:
+        """A local setting."""
+        return await self.read(lambda tx: tx.meta(key))

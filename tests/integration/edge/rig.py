@@ -63,10 +63,17 @@ def edge_config(tmp_path: Path, cloud: FakeCloud) -> EdgeConfig:
                 "reconnect_cap_s": 0.2,
             },
             # A fixed port: simulated devices find the broker again after an edge restart.
-            # A fixed port: simulated devices find the broker again after an edge restart.
             "mqtt": {"host": "127.0.0.1", "port": free_port()},
             "panel": {"host": "127.0.0.1", "port": 0},
-            "devices": {"timeout_s": 1.0, "tries": 2, "backoff_s": 0.05},
+            # Quick polls and availability checks, short light flashes: tests wait on real devices.
+            "devices": {
+                "timeout_s": 1.0,
+                "tries": 2,
+                "backoff_s": 0.05,
+                "poll_s": 0.2,
+                "check_s": 0.05,
+                "flash_s": 0.01,
+            },
         }
     )
 

@@ -26,7 +26,8 @@ async def test_the_state_shows_rooms_devices_link_and_cursor(rig: Rig) -> None:
     assert state["cursor"] == rig.cloud.cursor
     assert [r["id"] for r in state["rooms"]] == ["r1", "r2"]
     r1 = state["rooms"][0]
-    assert r1["state"] == "free"
+    # B1's window is open: the room is held for it until it is redeemed or its time is up.
+    assert r1["state"] == "reserved"
     assert r1["next_booking"]["ref"] == "B1"
     assert {d["id"] for d in r1["devices"]} == {"lock-1", "pw-1", "scan-1"}
     assert [d["id"] for d in state["store_devices"]] == ["gate-1"]
