@@ -7,7 +7,12 @@ from cloud.auth import tables as auth_tables
 from cloud.booking import tables as booking_tables
 from cloud.devices import tables as devices_tables
 from cloud.edgelink import tables as edgelink_tables
+from cloud.faults import tables as faults_tables
+from cloud.orders import tables as orders_tables
 from cloud.orm import Base
+from cloud.payments import tables as payments_tables
+from cloud.pricing import tables as pricing_tables
+from cloud.rules import tables as rules_tables
 from cloud.storekeys import tables as storekeys_tables
 from cloud.tenancy import tables as tenancy_tables
 
@@ -19,5 +24,10 @@ TABLE_MODULES = (
     auth_tables,
     audit_tables,
     edgelink_tables,
+    faults_tables,
+    pricing_tables,
+    rules_tables,
+    orders_tables,
+    payments_tables,
 )
 target_metadata = Base.metadata

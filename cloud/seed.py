@@ -1,9 +1,10 @@
-"""Demo seeding: a tenant and API token, a region, two stores of six rooms; devices from the caller."""
+"""Demo seeding: a tenant and API token, a region, two stores of six priced rooms; devices from the caller."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -32,6 +33,45 @@ DEMO_ROOMS: tuple[tuple[str, str], ...] = (
     ("Tea Room", "tea"),
 )
 SEED_ACTOR = "system:seed"
+# Where the demo stores are (for the cross-store search).
+DEMO_PLACES: dict[str, tuple[str, str]] = {
+    "Demo Store A": ("Shanghai", "Xuhui"),
+    "Demo Store B": ("Shanghai", "Jing'an"),
+}
+
+
+def _plan(weekday_day: int, weekday_night: int, holiday: int) -> dict[str, Any]:
+    """A demo price plan (fen per hour): cheaper before noon, dearer evenings on holidays, night discount."""
+    return {
+        "weekday": [
+            {"from": "00:00", "to": "12:00", "per_hour": weekday_day},
+            {"from": "12:00", "to": "24:00", "per_hour": weekday_night},
+        ],
+        "holiday": [{"from": "00:00", "to": "24:00", "per_hour": holiday}],
+        "peak": [{"from": "19:00", "to": "23:00", "pct": 20, "days": ["holiday"]}],
+        "off_peak": [{"from": "02:00", "to": "10:00", "pct": 30}],
+    }
+
+
+# Per room kind: capacity (min, max), facilities, price plan. Stores stay open around the clock
+# and use the chain's default booking settings, so an operator can book "from now, for an hour".
+DEMO_ROOM_DETAILS: dict[str, tenancy.RoomDetails] = {
+    "mahjong": tenancy.RoomDetails(
+        capacity_min=2,
+        capacity_max=4,
+        facilities=("automatic mahjong table", "air conditioning"),
+        price_plan=_plan(3000, 4000, 5000),
+    ),
+    "ktv": tenancy.RoomDetails(
+        capacity_min=2,
+        capacity_max=10,
+        facilities=("big screen", "sound system", "air conditioning"),
+        price_plan=_plan(6000, 9000, 12000),
+    ),
+    "tea": tenancy.RoomDetails(
+        capacity_min=1, capacity_max=6, facilities=("tea table",), price_plan=_plan(4000, 5000, 6000)
+    ),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,15 +221,39 @@ async def seed_demo(
             store = await session.scalar(
                 select(Store).where(Store.tenant_id == tenant_id, Store.name == store_name)
             )
+            city, area = DEMO_PLACES.get(store_name, ("", ""))
             if store is None:
                 store = await tenancy.create_store(
-                    uow, clock, cipher, principal, region_id=region.id, name=store_name, timezone=timezone
+                    uow,
+                    clock,
+                    cipher,
+                    principal,
+                    region_id=region.id,
+                    name=store_name,
+                    timezone=timezone,
+                    city=city,
+                    area=area,
                 )
             rooms = {r.name: r for r in await session.scalars(select(Room).where(Room.store_id == store.id))}
             for room_name, kind in DEMO_ROOMS:
+                details = DEMO_ROOM_DETAILS.get(kind)
                 if room_name not in rooms:
                     rooms[room_name] = await tenancy.create_room(
-                        uow, clock, principal, store_id=store.id, name=room_name, kind=kind
+                        uow, clock, principal, store_id=store.id, name=room_name, kind=kind, details=details
+                    )
+                elif rooms[room_name].price_plan is None and details is not None:
+                    # A database seeded before rooms had prices: give them the demo details once.
+                    rooms[room_name] = await tenancy.update_room(
+                        uow,
+                        clock,
+                        principal,
+                        rooms[room_name].id,
+                        tenancy.RoomChanges(
+                            capacity_min=details.capacity_min,
+                            capacity_max=details.capacity_max,
+                            facilities=details.facilities,
+                            price_plan=details.price_plan,
+                        ),
                     )
             await _ensure_devices(uow, clock, principal, store, rooms, wanted.get(store_name, ()))
             stored = await session.scalars(

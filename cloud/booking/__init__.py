@@ -1,1 +1,1 @@
-"""Booking (skeleton of the availability hub): confirmed bookings of room time, their codes."""
+"""Booking, the availability hub: holds, life cycle, no overlap, timelines, blocked time, edge feed."""

@@ -1,33 +1,56 @@
-"""Booking services (skeleton): create without overlap, read, draw the code, cancel, redeem."""
+"""Booking use cases: holds and their confirmation, operator bookings, cancel, reschedule, redeem, codes.
+
+A customer's booking starts as a hold (its time taken, a deposit due, a deadline); a payment
+confirms it (`confirm_payment`, idempotent per payment reference). An operator's booking is born
+confirmed. Every change of a room's time goes through `occupancy.claim`, so no two live bookings
+of a room ever overlap (cleaning gap included).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, NoReturn
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cloud.audit.services import record_audit
-from cloud.auth.model import Principal
-from cloud.booking import model
-from cloud.booking.model import BookingStatus
+from cloud.auth.model import Principal, in_reach
+from cloud.booking import lifecycle, model, occupancy
+from cloud.booking.model import BookingStatus, Refund, Venue
 from cloud.booking.tables import Booking
 from cloud.clock import Clock
 from cloud.crypto import FieldCipher
-from cloud.edgelink.feed import record_change
-from cloud.edgelink.model import FeedEntity
-from cloud.errors import Conflict, NotFound
+from cloud.errors import Conflict, Invalid, NotFound
 from cloud.ids import new_booking_ref, new_order_no
+from cloud.pricing.model import Quote, share
+from cloud.pricing.services import quote_room
+from cloud.rules import levels
+from cloud.rules.model import BookingRules, CancellationTier, parse_tiers, resolve
 from cloud.storekeys import keyring
-from cloud.tenancy.model import clean_name
-from cloud.tenancy.services import get_room, get_store
-from cloud.tenancy.tables import Room
+from cloud.storekeys.tables import StoreKey
+from cloud.tenancy.model import clean_name, parse_closed_dates, parse_opening_hours
+from cloud.tenancy.services import get_store
+from cloud.tenancy.tables import Room, Store
 from cloud.uow import UnitOfWork
 from protos import codes
 
+# Re-exported for callers of the skeleton.
+booking_info = lifecycle.booking_info
+booking_view = lifecycle.booking_view
+
 ORDER_NO_TRIES = 8
+MAX_REF_LENGTH = 100
+S = BookingStatus
+
+
+class Source:
+    """Where a booking came from (an operator's booking skips the start grid and may start just now)."""
+
+    ADMIN = "admin"
+    WEB = "web"
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,30 +62,68 @@ class DrawnCode:
     refresh_in_s: int
 
 
-def booking_info(booking: Booking) -> model.BookingInfo:
-    """The edge's view of a booking."""
-    return model.BookingInfo(
-        ref=booking.ref,
-        room_id=booking.room_id,
-        starts_at=booking.starts_at,
-        ends_at=booking.ends_at,
-        order_no=booking.order_no,
-        phone_last4=booking.phone_last4,
-        status=BookingStatus(booking.status),
+@dataclass(frozen=True, slots=True)
+class RoomContext:
+    """A room, its store (and its current key version), the rules in force and what they need to know."""
+
+    room: Room
+    store: Store
+    key_version: int
+    rules: BookingRules
+    venue: Venue
+
+    @property
+    def tz(self) -> ZoneInfo:
+        """The store's time zone."""
+        return self.venue.tz
+
+
+def venue_of(room: Room, store: Store) -> Venue:
+    """The rules' view of a room and its store."""
+    return Venue(
+        tz=ZoneInfo(store.timezone),
+        hours=parse_opening_hours(store.opening_hours),
+        closed_dates=parse_closed_dates(store.closed_dates),
+        capacity_min=room.capacity_min,
+        capacity_max=room.capacity_max,
     )
 
 
-def booking_view(booking: Booking) -> dict[str, Any]:
-    """The audit view of a booking (no phone number)."""
-    return {
-        "ref": booking.ref,
-        "room_id": booking.room_id,
-        "store_id": booking.store_id,
-        "starts_at": booking.starts_at.isoformat(),
-        "ends_at": booking.ends_at.isoformat(),
-        "order_no": booking.order_no,
-        "status": booking.status,
-    }
+def _room_query(lock: bool) -> Select[Any]:
+    key_version = select(func.max(StoreKey.version)).where(StoreKey.store_id == Store.id).scalar_subquery()
+    settings = levels.settings_columns(Store.tenant_id, Store.id, Room.room_type)
+    query = (
+        select(Room, Store, key_version, *settings)
+        .join(Store, Room.store_id == Store.id)
+        .where(Room.id == bindparam("room_id"))
+    )
+    return query.with_for_update(of=Room) if lock else query  # SQLite renders no FOR UPDATE
+
+
+# Built once: statement construction costs more than its execution on this hot path.
+_ROOM = _room_query(lock=False)
+_ROOM_LOCKED = _room_query(lock=True)
+
+
+async def room_context(
+    session: AsyncSession, principal: Principal, room_id: str, *, lock: bool = False
+) -> RoomContext:
+    """The caller's room with its store, key version and effective rules (NotFound for another tenant's).
+
+    With `lock`, the room's row stays locked until commit (PostgreSQL; SQLite serialises writers).
+    One query reads the room, its store, its key version and the settings of every level.
+    """
+    query = _ROOM_LOCKED if lock else _ROOM
+    row = (await session.execute(query, {"room_id": room_id})).first()
+    if row is None or not in_reach(
+        principal, row[1].tenant_id, store_id=row[1].id, region_id=row[1].region_id
+    ):
+        raise NotFound(f"no room {room_id}", code="room_not_found", field="room_id")
+    room, store, version, chain, bounds, type_values, store_values = row
+    if version is None:
+        raise NotFound("the store has no key", code="store_key_not_found")
+    layers, _ = levels.layers_from(chain, bounds, type_values, store_values)
+    return RoomContext(room, store, int(version), resolve(layers), venue_of(room, store))
 
 
 def _phone_aad(ref: str) -> str:
@@ -74,15 +135,167 @@ def decrypt_phone(cipher: FieldCipher, booking: Booking) -> str:
     return cipher.decrypt(booking.phone_encrypted, _phone_aad(booking.ref)).decode()
 
 
-async def _new_order_no(session: AsyncSession, store_id: str) -> str:
-    for _ in range(ORDER_NO_TRIES):
-        candidate = new_order_no()
-        clash = await session.scalar(
-            select(Booking.ref).where(Booking.store_id == store_id, Booking.order_no == candidate)
+def _reference(value: str, field: str) -> str:
+    value = value.strip()
+    if not value or len(value) > MAX_REF_LENGTH:
+        raise Invalid(
+            f"{field} must be 1..{MAX_REF_LENGTH} characters", code="invalid_reference", field=field
         )
-        if clash is None:
-            return candidate
+    return value
+
+
+def terms_tiers(booking: Booking, fallback: BookingRules | None = None) -> tuple[CancellationTier, ...]:
+    """The cancellation tiers the booking was made under."""
+    terms = booking.terms or {}
+    if "cancellation_tiers" in terms:
+        return parse_tiers(terms["cancellation_tiers"], "cancellation_tiers")
+    return fallback.cancellation_tiers if fallback is not None else ()
+
+
+class _OrderNoTaken(Exception):
+    """The random order number drawn is already used in the store (rare: draw again)."""
+
+
+def _is_order_no_clash(err: IntegrityError) -> bool:
+    return "order_no" in str(err.orig)
+
+
+async def quote_slot(
+    session: AsyncSession,
+    clock: Clock,
+    principal: Principal,
+    *,
+    room_id: str,
+    starts_at: datetime,
+    ends_at: datetime,
+    party_size: int | None = None,
+) -> tuple[Quote, int, RoomContext]:
+    """The price of a slot a customer could hold (every rule checked), and the deposit it asks for."""
+    window = model.check_window(starts_at, ends_at)
+    ctx = await room_context(session, principal, room_id)
+    model.check_request(
+        window, now=clock.now(), rules=ctx.rules, venue=ctx.venue, party_size=party_size, on_grid=True
+    )
+    quote = await quote_room(session, ctx.store.tenant_id, ctx.room, ctx.tz, window.start, window.end)
+    return quote, share(quote.total, ctx.rules.deposit_pct), ctx
+
+
+@dataclass(frozen=True, slots=True)
+class NewBooking:
+    """A request for a room's time: a customer's hold, or an operator's booking (source "admin")."""
+
+    room_id: str
+    starts_at: datetime
+    ends_at: datetime
+    party_size: int | None
+    customer_name: str
+    phone: str
+    source: str
+
+
+async def _new_booking(
+    uow: UnitOfWork, clock: Clock, cipher: FieldCipher, principal: Principal, request: NewBooking
+) -> Booking:
+    """Make a booking, drawing another order number in the rare case the first is taken."""
+    for _ in range(ORDER_NO_TRIES):
+        try:
+            return await _new_booking_once(uow, clock, cipher, principal, request)
+        except _OrderNoTaken:
+            await uow.rollback()
     raise Conflict("could not draw a free order number", code="order_no_exhausted")
+
+
+async def _new_booking_once(
+    uow: UnitOfWork, clock: Clock, cipher: FieldCipher, principal: Principal, request: NewBooking
+) -> Booking:
+    session = uow.session
+    source, party_size, phone = request.source, request.party_size, request.phone
+    admin = source == Source.ADMIN
+    window = model.check_window(request.starts_at, request.ends_at)
+    last4 = model.phone_last4(phone)
+    name = clean_name(request.customer_name, "customer_name")
+    now = clock.now()
+    ctx = await room_context(session, principal, request.room_id, lock=True)
+    model.check_request(
+        window,
+        now=now,
+        rules=ctx.rules,
+        venue=ctx.venue,
+        party_size=party_size,
+        on_grid=not admin,
+        backdate=model.ADMIN_BACKDATE if admin else timedelta(0),
+    )
+    quote = await quote_room(session, ctx.store.tenant_id, ctx.room, ctx.tz, window.start, window.end)
+    taken = model.occupied(window, ctx.rules.cleaning_gap_min)
+    await occupancy.claim(session, ctx.room.id, taken, now, actor=principal.actor, locked=True)
+    ref = new_booking_ref()
+    booking = Booking(
+        ref=ref,
+        tenant_id=ctx.store.tenant_id,
+        store_id=ctx.store.id,
+        room_id=ctx.room.id,
+        starts_at=window.start,
+        ends_at=window.end,
+        occupied_until=taken.end,
+        customer_name=name,
+        phone_encrypted=cipher.encrypt(phone.strip().encode(), _phone_aad(ref)),
+        phone_last4=last4,
+        party_size=party_size,
+        order_no=new_order_no(),
+        status=S.CONFIRMED.value if admin else S.HELD.value,
+        source=source,
+        key_version=ctx.key_version,
+        hold_expires_at=None if admin else model.hold_deadline(now, ctx.rules),
+        price_total=quote.total,
+        deposit_due=share(quote.total, ctx.rules.deposit_pct),
+        amount_paid=0,
+        quote=quote.as_json(),
+        terms=ctx.rules.terms(),
+        created_at=now,
+        updated_at=now,
+        confirmed_at=now if admin else None,
+    )
+    session.add(booking)
+    try:
+        async with occupancy.overlap_guard(session, ctx.room.id, taken, now):
+            await session.flush()
+    except IntegrityError as err:
+        if _is_order_no_clash(err):
+            raise _OrderNoTaken from err
+        raise
+    await lifecycle.publish(session, booking)
+    lifecycle.audit(
+        session,
+        booking,
+        at=now,
+        actor=principal.actor,
+        action="booking.create" if admin else "booking.hold",
+        before=None,
+    )
+    await uow.commit()
+    return booking
+
+
+async def hold(
+    uow: UnitOfWork,
+    clock: Clock,
+    cipher: FieldCipher,
+    principal: Principal,
+    *,
+    room_id: str,
+    starts_at: datetime,
+    ends_at: datetime,
+    party_size: int,
+    customer_name: str,
+    phone: str,
+    source: str = Source.WEB,
+) -> Booking:
+    """Hold a room's time for a customer until paid (deposit_due, hold_expires_at); edges never see it.
+
+    The start must sit on the step grid of the store's local day (e.g. :00 and :30).
+    """
+    request = NewBooking(room_id, starts_at, ends_at, party_size, customer_name, phone, source)
+    return await _new_booking(uow, clock, cipher, principal, request)
 
 
 async def create_booking(
@@ -96,78 +309,242 @@ async def create_booking(
     ends_at: datetime,
     customer_name: str,
     phone: str,
+    party_size: int | None = None,
 ) -> tuple[Booking, bytes]:
-    """Create a confirmed booking unless the room is taken; return it with its per-booking key."""
+    """An operator's booking: confirmed at once (paid at the desk); return it with its per-booking key.
+
+    It keeps every rule (window, opening hours, minimum duration and step, party size) except the
+    start grid, and may start up to ADMIN_BACKDATE ago: a walk-in booked "from now" is fine.
+    """
+    request = NewBooking(room_id, starts_at, ends_at, party_size, customer_name, phone, Source.ADMIN)
+    booking = await _new_booking(uow, clock, cipher, principal, request)
+    return booking, await booking_key(uow.session, cipher, booking)
+
+
+async def _locked(session: AsyncSession, ref: str, tenant_id: str | None) -> Booking:
+    """The booking row, locked until commit and re-read (NotFound for another tenant's)."""
+    booking = await session.scalar(
+        select(Booking).where(Booking.ref == ref).with_for_update().execution_options(populate_existing=True)
+    )
+    if booking is None or (tenant_id is not None and booking.tenant_id != tenant_id):
+        raise NotFound(f"no booking {ref}", code="booking_not_found", field="ref")
+    return booking
+
+
+async def _expire_and_refuse(uow: UnitOfWork, booking: Booking, now: datetime, actor: str) -> NoReturn:
+    """Record that the hold lapsed, then refuse (409 hold_expired)."""
+    await lifecycle.expire(uow.session, booking, now=now, actor=actor)
+    await uow.commit()
+    raise _hold_expired(booking)
+
+
+def _hold_expired(booking: Booking) -> model.HoldExpired:
+    error = model.HoldExpired("the hold's payment deadline passed", field="ref")
+    if booking.hold_expires_at is not None:
+        error.extra = {"expired_at": booking.hold_expires_at.isoformat()}
+    return error
+
+
+async def confirm_payment(
+    uow: UnitOfWork,
+    clock: Clock,
+    *,
+    ref: str,
+    payment_ref: str,
+    amount_paid: int | None = None,
+    tenant_id: str | None = None,
+    actor: str = "system:payments",
+) -> Booking:
+    """Confirm a hold with a payment; idempotent: the same payment_ref again changes nothing.
+
+    `amount_paid` defaults to the deposit due and may not be less. A hold past its deadline is
+    expired and refused (409 hold_expired); one confirmed by another payment gives 409
+    already_confirmed (the caller refunds that payment).
+    """
+    payment_ref = _reference(payment_ref, "payment_ref")
     session = uow.session
-    window = model.check_window(starts_at, ends_at)
-    last4 = model.phone_last4(phone)
-    name = clean_name(customer_name, "customer_name")
-    room, store = await get_room(session, principal, room_id)
-    # Serialise bookings of one room: a row lock on PostgreSQL (SQLite's BEGIN IMMEDIATE already does).
-    await session.execute(select(Room.id).where(Room.id == room.id).with_for_update())
-    rows = await session.execute(
-        select(Booking.ref, Booking.starts_at, Booking.ends_at).where(
-            Booking.room_id == room.id,
-            Booking.status.in_([s.value for s in model.HOLDS_TIME]),
-            Booking.starts_at < window.end,
-            Booking.ends_at > window.start,
-        )
-    )
-    taken = [model.Slot(ref, model.TimeRange(start, end)) for ref, start, end in rows]
-    conflict = model.find_conflict(window, taken)
-    if conflict is not None:
-        raise model.slot_taken(conflict)
-    version, store_key = await keyring.current_key(session, cipher, store.id)
-    ref = new_booking_ref()
     now = clock.now()
-    booking = Booking(
+    booking = await _locked(session, ref, tenant_id)
+    status = BookingStatus(booking.status)
+    if booking.payment_ref == payment_ref and status is not S.HELD:
+        await uow.commit()  # a repeat: nothing changes (commit ends the read, keeps the row loaded)
+        return booking
+    if status is S.EXPIRED:
+        raise _hold_expired(booking)
+    if status is S.HELD:
+        if not model.is_live_hold(status, booking.hold_expires_at, now):
+            await _expire_and_refuse(uow, booking, now, actor)
+        amount = booking.deposit_due if amount_paid is None else amount_paid
+        if amount < booking.deposit_due or amount > max(booking.price_total, booking.deposit_due):
+            raise Invalid(
+                f"the payment must cover the deposit ({booking.deposit_due}) and not exceed the price",
+                code="wrong_amount",
+                field="amount_paid",
+            )
+        await lifecycle.confirm(
+            session, booking, now=now, actor=actor, payment_ref=payment_ref, amount_paid=amount
+        )
+        await uow.commit()
+        return booking
+    if booking.payment_ref is not None and status in (S.CONFIRMED, S.REDEEMED, S.COMPLETED):
+        raise model.AlreadyConfirmed("the booking was confirmed by another payment", field="payment_ref")
+    model.transition(status, S.CONFIRMED)  # raises: the table allows no confirmation from here
+    raise AssertionError("unreachable")
+
+
+async def confirm(
+    uow: UnitOfWork,
+    clock: Clock,
+    principal: Principal,
+    ref: str,
+    *,
+    payment_ref: str,
+    amount_paid: int | None = None,
+) -> Booking:
+    """Confirm one of the caller's holds (a payment taken outside the provider, e.g. at the desk)."""
+    return await confirm_payment(
+        uow,
+        clock,
         ref=ref,
-        tenant_id=principal.tenant_id,
-        store_id=store.id,
-        room_id=room.id,
-        starts_at=window.start,
-        ends_at=window.end,
-        customer_name=name,
-        phone_encrypted=cipher.encrypt(phone.strip().encode(), _phone_aad(ref)),
-        phone_last4=last4,
-        order_no=await _new_order_no(session, store.id),
-        status=BookingStatus.CONFIRMED.value,
-        key_version=version,
-        created_at=now,
-        updated_at=now,
-    )
-    session.add(booking)
-    await session.flush()
-    await record_change(session, store.id, FeedEntity.BOOKING, ref, booking_info(booking).payload())
-    record_audit(
-        session,
-        at=now,
+        payment_ref=payment_ref,
+        amount_paid=amount_paid,
         tenant_id=principal.tenant_id,
         actor=principal.actor,
-        action="booking.create",
-        entity="booking",
-        entity_id=ref,
-        after=booking_view(booking),
+    )
+
+
+def refund_preview(booking: Booking, now: datetime) -> Refund:
+    """What cancelling now would refund, by the booking's terms (a hold refunds nothing)."""
+    if BookingStatus(booking.status) is not S.CONFIRMED:
+        return Refund(pct=0, amount=0, minutes_before=int((booking.starts_at - now).total_seconds() // 60))
+    return model.refund_for(booking.amount_paid, terms_tiers(booking), booking.starts_at, now)
+
+
+async def cancel_booking(uow: UnitOfWork, clock: Clock, principal: Principal, ref: str) -> Booking:
+    """Cancel a confirmed booking (refund by its tiers, recorded) or release a hold; edges revoke it."""
+    session = uow.session
+    now = clock.now()
+    booking = await _locked(session, ref, principal.tenant_id)
+    status = BookingStatus(booking.status)
+    if status is S.HELD and not model.is_live_hold(status, booking.hold_expires_at, now):
+        await lifecycle.expire(session, booking, now=now, actor=principal.actor)  # it lapsed already
+    else:
+        refund = refund_preview(booking, now)
+        await lifecycle.cancel(session, booking, now=now, actor=principal.actor, refund=refund)
+    await uow.commit()
+    return booking
+
+
+async def record_refund(
+    uow: UnitOfWork, clock: Clock, *, ref: str, refund_ref: str, tenant_id: str | None, actor: str
+) -> Booking:
+    """The refund due on a cancelled booking was paid out (idempotent per refund_ref)."""
+    refund_ref = _reference(refund_ref, "refund_ref")
+    session = uow.session
+    booking = await _locked(session, ref, tenant_id)
+    if booking.status == S.REFUNDED.value and booking.refund_ref == refund_ref:
+        await uow.commit()  # a repeat: nothing changes
+        return booking
+    if booking.status == S.CANCELLED.value and not booking.refund_amount:
+        raise Conflict("nothing is due to be refunded", code="nothing_to_refund", field="ref")
+    await lifecycle.refund(session, booking, now=clock.now(), actor=actor, refund_ref=refund_ref)
+    await uow.commit()
+    return booking
+
+
+async def reschedule(
+    uow: UnitOfWork,
+    clock: Clock,
+    principal: Principal,
+    ref: str,
+    *,
+    starts_at: datetime,
+    ends_at: datetime,
+    room_id: str | None = None,
+) -> Booking:
+    """Move a held or confirmed booking to a new time (and room of the same store), keeping its ref.
+
+    The new slot must meet the rules and be free (the booking's own time excepted); otherwise 409
+    slot_taken and the booking stays as it was. A confirmed booking moves until its terms' notice
+    before its current start; the price is quoted again (the balance is the payments' business).
+    """
+    session = uow.session
+    window = model.check_window(starts_at, ends_at)
+    now = clock.now()
+    booking = await _locked(session, ref, principal.tenant_id)
+    status = BookingStatus(booking.status)
+    if status is S.HELD and not model.is_live_hold(status, booking.hold_expires_at, now):
+        await _expire_and_refuse(uow, booking, now, principal.actor)
+    notice = int((booking.terms or {}).get("reschedule_notice_min", 0))
+    model.check_reschedule(status, booking.starts_at, notice, now)
+    ctx = await room_context(session, principal, room_id or booking.room_id, lock=True)
+    if ctx.store.id != booking.store_id:
+        raise Invalid(
+            "a booking moves within its store (cancel and book again elsewhere)",
+            code="other_store",
+            field="room_id",
+        )
+    admin = booking.source == Source.ADMIN
+    model.check_request(
+        window,
+        now=now,
+        rules=ctx.rules,
+        venue=ctx.venue,
+        party_size=booking.party_size,
+        on_grid=not admin,
+        backdate=model.ADMIN_BACKDATE if admin else timedelta(0),
+    )
+    taken = model.occupied(window, ctx.rules.cleaning_gap_min)
+    await occupancy.claim(
+        session, ctx.room.id, taken, now, actor=principal.actor, exclude_ref=booking.ref, locked=True
+    )
+    quote = await quote_room(session, ctx.store.tenant_id, ctx.room, ctx.tz, window.start, window.end)
+    before = booking_view(booking)
+    booking.room_id = ctx.room.id
+    booking.starts_at, booking.ends_at, booking.occupied_until = window.start, window.end, taken.end
+    booking.price_total = quote.total
+    booking.quote = quote.as_json()
+    if status is S.HELD:
+        deposit_pct = int((booking.terms or {}).get("deposit_pct", ctx.rules.deposit_pct))
+        booking.deposit_due = share(quote.total, deposit_pct)
+    booking.updated_at = now
+    async with occupancy.overlap_guard(session, ctx.room.id, taken, now, exclude_ref=booking.ref):
+        await session.flush()
+    await lifecycle.publish(session, booking)
+    lifecycle.audit(
+        session, booking, at=now, actor=principal.actor, action="booking.reschedule", before=before
     )
     await uow.commit()
-    return booking, codes.booking_key(store_key, ref)
+    return booking
+
+
+async def complete_booking(uow: UnitOfWork, clock: Clock, principal: Principal, ref: str) -> Booking:
+    """Close a redeemed booking (its session is over)."""
+    booking = await _locked(uow.session, ref, principal.tenant_id)
+    await lifecycle.complete(uow.session, booking, now=clock.now(), actor=principal.actor)
+    await uow.commit()
+    return booking
 
 
 async def get_booking(session: AsyncSession, principal: Principal, ref: str) -> Booking:
     """The caller's booking (NotFound for another tenant's)."""
     booking = await session.get(Booking, ref)
-    if booking is None or booking.tenant_id != principal.tenant_id:
+    if booking is None or not in_reach(
+        principal, booking.tenant_id, store_id=booking.store_id, booking_ref=booking.ref
+    ):
         raise NotFound(f"no booking {ref}", code="booking_not_found", field="ref")
     return booking
 
 
-async def list_bookings(session: AsyncSession, principal: Principal, store_id: str) -> list[Booking]:
-    """The bookings of one of the caller's stores, by start."""
+async def list_bookings(
+    session: AsyncSession, principal: Principal, store_id: str, status: BookingStatus | None = None
+) -> list[Booking]:
+    """The bookings of one of the caller's stores (optionally of one status), by start."""
     store = await get_store(session, principal, store_id)
-    rows = await session.scalars(
-        select(Booking).where(Booking.store_id == store.id).order_by(Booking.starts_at)
-    )
-    return list(rows)
+    query = select(Booking).where(Booking.store_id == store.id)
+    if status is not None:
+        query = query.where(Booking.status == status.value)
+    return list(await session.scalars(query.order_by(Booking.starts_at, Booking.ref)))
 
 
 async def booking_key(session: AsyncSession, cipher: FieldCipher, booking: Booking) -> bytes:
@@ -182,7 +559,7 @@ async def draw_code(
     """The code the booking's page would draw now (what the customer shows at the door)."""
     booking = await get_booking(session, principal, ref)
     status = BookingStatus(booking.status)
-    if status not in (BookingStatus.CONFIRMED, BookingStatus.REDEEMED):
+    if status not in (S.CONFIRMED, S.REDEEMED):
         raise Conflict(f"the booking is {status.value}", code="booking_not_active", field="ref")
     store_key = await keyring.load_key(session, cipher, booking.store_id, booking.key_version)
     now = clock.now().timestamp()
@@ -200,50 +577,6 @@ async def draw_code(
     return DrawnCode(code=code, valid_for_s=valid_for, refresh_in_s=refresh_in)
 
 
-async def _move(
-    session: AsyncSession,
-    clock: Clock,
-    booking: Booking,
-    target: BookingStatus,
-    *,
-    tenant_id: str,
-    actor: str,
-) -> None:
-    before = booking_view(booking)
-    booking.status = model.transition(BookingStatus(booking.status), target).value
-    booking.updated_at = clock.now()
-    await session.flush()
-    await record_change(
-        session, booking.store_id, FeedEntity.BOOKING, booking.ref, booking_info(booking).payload()
-    )
-    record_audit(
-        session,
-        at=clock.now(),
-        tenant_id=tenant_id,
-        actor=actor,
-        action=f"booking.{target.value}",
-        entity="booking",
-        entity_id=booking.ref,
-        before=before,
-        after=booking_view(booking),
-    )
-
-
-async def cancel_booking(uow: UnitOfWork, clock: Clock, principal: Principal, ref: str) -> Booking:
-    """Cancel a confirmed booking; its store's edges receive it as a revocation."""
-    booking = await get_booking(uow.session, principal, ref)
-    await _move(
-        uow.session,
-        clock,
-        booking,
-        BookingStatus.CANCELLED,
-        tenant_id=principal.tenant_id,
-        actor=principal.actor,
-    )
-    await uow.commit()
-    return booking
-
-
 async def mark_redeemed(
     session: AsyncSession, clock: Clock, *, store_id: str, ref: str, actor: str
 ) -> Booking | None:
@@ -251,6 +584,6 @@ async def mark_redeemed(
     booking = await session.get(Booking, ref)
     if booking is None or booking.store_id != store_id:
         return None
-    if model.can_transition(BookingStatus(booking.status), BookingStatus.REDEEMED):
-        await _move(session, clock, booking, BookingStatus.REDEEMED, tenant_id=booking.tenant_id, actor=actor)
+    if model.can_transition(BookingStatus(booking.status), S.REDEEMED):
+        await lifecycle.redeem(session, booking, now=clock.now(), actor=actor)
     return booking

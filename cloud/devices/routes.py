@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from cloud.deps import ApiPrincipal, ClockDep, SessionDep, UowDep
+from cloud.deps import ClockDep, DevicesRead, DevicesWrite, SessionDep, UowDep
 from cloud.devices import services
 from cloud.devices.schemas import DeviceCreate, DeviceOut
 
@@ -13,7 +13,7 @@ router = APIRouter(prefix="/api/v1", tags=["devices"])
 
 @router.post("/devices", status_code=201)
 async def create_device(
-    body: DeviceCreate, principal: ApiPrincipal, uow: UowDep, clock: ClockDep
+    body: DeviceCreate, principal: DevicesWrite, uow: UowDep, clock: ClockDep
 ) -> DeviceOut:
     """Register a device."""
     device = await services.create_device(
@@ -32,7 +32,7 @@ async def create_device(
 
 @router.get("/devices")
 async def list_devices(
-    principal: ApiPrincipal, session: SessionDep, store_id: str | None = None, room_id: str | None = None
+    principal: DevicesRead, session: SessionDep, store_id: str | None = None, room_id: str | None = None
 ) -> list[DeviceOut]:
     """The devices of a store or a room."""
     devices = await services.list_devices(session, principal, store_id=store_id, room_id=room_id)
@@ -40,7 +40,7 @@ async def list_devices(
 
 
 @router.delete("/devices/{device_id}", status_code=204)
-async def delete_device(device_id: str, principal: ApiPrincipal, uow: UowDep, clock: ClockDep) -> Response:
+async def delete_device(device_id: str, principal: DevicesWrite, uow: UowDep, clock: ClockDep) -> Response:
     """Remove a device."""
     await services.delete_device(uow, clock, principal, device_id)
     return Response(status_code=204)

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from cloud.deps import ApiPrincipal, CipherDep, ClockDep, SessionDep, UowDep
+from cloud.deps import (
+    CipherDep,
+    ClockDep,
+    RegionsWrite,
+    RoomsWrite,
+    SessionDep,
+    StoresWrite,
+    TenancyRead,
+    UowDep,
+)
 from cloud.storekeys.services import rotate_store_key
 from cloud.tenancy import services
 from cloud.tenancy.schemas import (
@@ -13,6 +22,7 @@ from cloud.tenancy.schemas import (
     RegionOut,
     RoomCreate,
     RoomOut,
+    RoomUpdate,
     StoreCreate,
     StoreOut,
     StoreUpdate,
@@ -23,7 +33,7 @@ router = APIRouter(prefix="/api/v1", tags=["tenancy"])
 
 @router.post("/regions", status_code=201)
 async def create_region(
-    body: RegionCreate, principal: ApiPrincipal, uow: UowDep, clock: ClockDep
+    body: RegionCreate, principal: RegionsWrite, uow: UowDep, clock: ClockDep
 ) -> RegionOut:
     """Create a region."""
     region = await services.create_region(uow, clock, principal, body.name)
@@ -31,14 +41,14 @@ async def create_region(
 
 
 @router.get("/regions")
-async def list_regions(principal: ApiPrincipal, session: SessionDep) -> list[RegionOut]:
+async def list_regions(principal: TenancyRead, session: SessionDep) -> list[RegionOut]:
     """The caller's regions."""
     return [RegionOut.model_validate(r) for r in await services.list_regions(session, principal)]
 
 
 @router.post("/stores", status_code=201)
 async def create_store(
-    body: StoreCreate, principal: ApiPrincipal, uow: UowDep, clock: ClockDep, cipher: CipherDep
+    body: StoreCreate, principal: StoresWrite, uow: UowDep, clock: ClockDep, cipher: CipherDep
 ) -> StoreOut:
     """Create a store (with its first store key)."""
     store = await services.create_store(
@@ -50,36 +60,49 @@ async def create_store(
         name=body.name,
         timezone=body.timezone,
         early_grace_s=body.early_grace_s,
+        city=body.city,
+        area=body.area,
+        opening_hours=body.opening_hours,
+        closed_dates=body.closed_dates,
     )
     return StoreOut.model_validate(store)
 
 
 @router.get("/stores")
 async def list_stores(
-    principal: ApiPrincipal, session: SessionDep, region_id: str | None = None
+    principal: TenancyRead, session: SessionDep, region_id: str | None = None
 ) -> list[StoreOut]:
     """The caller's stores."""
     return [StoreOut.model_validate(s) for s in await services.list_stores(session, principal, region_id)]
 
 
 @router.get("/stores/{store_id}")
-async def get_store(store_id: str, principal: ApiPrincipal, session: SessionDep) -> StoreOut:
+async def get_store(store_id: str, principal: TenancyRead, session: SessionDep) -> StoreOut:
     """One store."""
     return StoreOut.model_validate(await services.get_store(session, principal, store_id))
 
 
 @router.patch("/stores/{store_id}")
 async def update_store(
-    store_id: str, body: StoreUpdate, principal: ApiPrincipal, uow: UowDep, clock: ClockDep
+    store_id: str, body: StoreUpdate, principal: StoresWrite, uow: UowDep, clock: ClockDep
 ) -> StoreOut:
-    """Change a store's name, time zone or early grace."""
-    changes = services.StoreChanges(name=body.name, timezone=body.timezone, early_grace_s=body.early_grace_s)
+    """Change a store's name, time zone, early grace, place, opening hours or closed days."""
+    changes = services.StoreChanges(
+        name=body.name,
+        timezone=body.timezone,
+        early_grace_s=body.early_grace_s,
+        city=body.city,
+        area=body.area,
+        opening_hours=body.opening_hours,
+        clear_opening_hours="opening_hours" in body.model_fields_set and body.opening_hours is None,
+        closed_dates=body.closed_dates,
+    )
     return StoreOut.model_validate(await services.update_store(uow, clock, principal, store_id, changes))
 
 
 @router.post("/stores/{store_id}/keys/rotate")
 async def rotate_key(
-    store_id: str, principal: ApiPrincipal, uow: UowDep, clock: ClockDep, cipher: CipherDep
+    store_id: str, principal: StoresWrite, uow: UowDep, clock: ClockDep, cipher: CipherDep
 ) -> KeyVersionsOut:
     """Add a store key version (old versions stay valid)."""
     versions = await rotate_store_key(uow, clock, cipher, principal, store_id)
@@ -87,29 +110,55 @@ async def rotate_key(
 
 
 @router.post("/rooms", status_code=201)
-async def create_room(body: RoomCreate, principal: ApiPrincipal, uow: UowDep, clock: ClockDep) -> RoomOut:
-    """Create a room in a store."""
+async def create_room(body: RoomCreate, principal: RoomsWrite, uow: UowDep, clock: ClockDep) -> RoomOut:
+    """Create a room in a store (type, capacity, facilities, price plan)."""
+    details = services.RoomDetails(
+        room_type=body.room_type,
+        capacity_min=body.capacity_min,
+        capacity_max=body.capacity_max,
+        facilities=body.facilities,
+        price_plan=body.price_plan,
+    )
     room = await services.create_room(
-        uow, clock, principal, store_id=body.store_id, name=body.name, kind=body.kind
+        uow, clock, principal, store_id=body.store_id, name=body.name, kind=body.kind, details=details
     )
     return RoomOut.model_validate(room)
 
 
+@router.patch("/rooms/{room_id}")
+async def update_room(
+    room_id: str, body: RoomUpdate, principal: RoomsWrite, uow: UowDep, clock: ClockDep
+) -> RoomOut:
+    """Change a room's name, type, capacity, facilities or price plan."""
+    given = body.model_fields_set
+    changes = services.RoomChanges(
+        name=body.name,
+        room_type=body.room_type,
+        capacity_min=body.capacity_min,
+        capacity_max=body.capacity_max,
+        clear_capacity_max="capacity_max" in given and body.capacity_max is None,
+        facilities=body.facilities,
+        price_plan=body.price_plan,
+        clear_price_plan="price_plan" in given and body.price_plan is None,
+    )
+    return RoomOut.model_validate(await services.update_room(uow, clock, principal, room_id, changes))
+
+
 @router.get("/rooms")
-async def list_rooms(store_id: str, principal: ApiPrincipal, session: SessionDep) -> list[RoomOut]:
+async def list_rooms(store_id: str, principal: TenancyRead, session: SessionDep) -> list[RoomOut]:
     """The rooms of a store."""
     return [RoomOut.model_validate(r) for r in await services.list_rooms(session, principal, store_id)]
 
 
 @router.get("/rooms/{room_id}")
-async def get_room(room_id: str, principal: ApiPrincipal, session: SessionDep) -> RoomOut:
+async def get_room(room_id: str, principal: TenancyRead, session: SessionDep) -> RoomOut:
     """One room."""
     room, _ = await services.get_room(session, principal, room_id)
     return RoomOut.model_validate(room)
 
 
 @router.delete("/rooms/{room_id}", status_code=204)
-async def delete_room(room_id: str, principal: ApiPrincipal, uow: UowDep, clock: ClockDep) -> Response:
+async def delete_room(room_id: str, principal: RoomsWrite, uow: UowDep, clock: ClockDep) -> Response:
     """Delete a room that never had a booking (and its devices)."""
     await services.delete_room(uow, clock, principal, room_id)
     return Response(status_code=204)

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
-
-from cloud.tenancy.model import DEFAULT_EARLY_GRACE_S
 
 
 class RegionCreate(BaseModel):
@@ -26,20 +25,28 @@ class RegionOut(BaseModel):
 
 
 class StoreCreate(BaseModel):
-    """POST /api/v1/stores."""
+    """POST /api/v1/stores; opening_hours like {"mon": ["10:00-02:00"], ...} (absent: open 24 h)."""
 
     region_id: str
     name: str = Field(min_length=1, max_length=200)
     timezone: str = "Asia/Shanghai"
-    early_grace_s: int = DEFAULT_EARLY_GRACE_S
+    early_grace_s: int | None = None
+    city: str = ""
+    area: str = ""
+    opening_hours: dict[str, Any] | None = None
+    closed_dates: list[str] | None = None
 
 
 class StoreUpdate(BaseModel):
-    """PATCH /api/v1/stores/{store_id}: fields to change."""
+    """PATCH /api/v1/stores/{store_id}: fields to change (opening_hours null: open around the clock)."""
 
     name: str | None = Field(default=None, min_length=1, max_length=200)
     timezone: str | None = None
     early_grace_s: int | None = None
+    city: str | None = None
+    area: str | None = None
+    opening_hours: dict[str, Any] | None = None
+    closed_dates: list[str] | None = None
 
 
 class StoreOut(BaseModel):
@@ -53,6 +60,10 @@ class StoreOut(BaseModel):
     timezone: str
     early_grace_s: int
     feed_cursor: int
+    city: str
+    area: str
+    opening_hours: dict[str, Any] | None
+    closed_dates: list[str]
     created_at: datetime
 
 
@@ -64,11 +75,27 @@ class KeyVersionsOut(BaseModel):
 
 
 class RoomCreate(BaseModel):
-    """POST /api/v1/rooms."""
+    """POST /api/v1/rooms; price_plan as cloud.pricing.model.parse_plan reads it (money in fen)."""
 
     store_id: str
     name: str = Field(min_length=1, max_length=200)
     kind: str = Field(min_length=1, max_length=40)
+    room_type: str | None = Field(default=None, max_length=40)
+    capacity_min: int = 1
+    capacity_max: int | None = None
+    facilities: list[str] = Field(default_factory=list)
+    price_plan: dict[str, Any] | None = None
+
+
+class RoomUpdate(BaseModel):
+    """PATCH /api/v1/rooms/{room_id}: fields to change (null capacity_max / price_plan: drop it)."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    room_type: str | None = Field(default=None, max_length=40)
+    capacity_min: int | None = None
+    capacity_max: int | None = None
+    facilities: list[str] | None = None
+    price_plan: dict[str, Any] | None = None
 
 
 class RoomOut(BaseModel):
@@ -80,4 +107,9 @@ class RoomOut(BaseModel):
     store_id: str
     name: str
     kind: str
+    room_type: str
+    capacity_min: int
+    capacity_max: int | None
+    facilities: list[str]
+    price_plan: dict[str, Any] | None
     created_at: datetime

@@ -9,6 +9,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -173,6 +174,11 @@ async def make_store(api: httpx.AsyncClient, name: str = "Store One") -> StoreId
 async def store_a(tenant_a: Tenant) -> StoreIds:
     """A store of tenant A with two rooms."""
     return await make_store(tenant_a.api)
+
+
+def future_day(days: int = 3) -> str:
+    """The ISO date `days` ahead of today (UTC): inside the default 15-day booking window."""
+    return (datetime.now(UTC) + timedelta(days=days)).date().isoformat()
 
 
 async def wait_until(condition: Callable[[], Awaitable[bool]], *, within: float, step: float = 0.02) -> None:

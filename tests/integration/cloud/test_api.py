@@ -11,9 +11,10 @@ from cloud.booking.tables import Booking
 from cloud.bootstrap import CloudServer
 from cloud.storekeys import keyring
 from protos import codes
-from tests.integration.cloud.conftest import StoreIds, Tenant
+from tests.integration.cloud.conftest import StoreIds, Tenant, future_day
 
-SLOT = {"starts_at": "2030-05-01T10:00:00+08:00", "ends_at": "2030-05-01T12:00:00+08:00"}
+DAY, NEXT_DAY = future_day(3), future_day(4)
+SLOT = {"starts_at": f"{DAY}T10:00:00+08:00", "ends_at": f"{DAY}T12:00:00+08:00"}
 CUSTOMER = {"customer_name": "Li Lei", "phone": "+86 138-0013-1234"}
 
 
@@ -123,7 +124,7 @@ async def test_a_booking_is_confirmed_with_ref_order_no_and_a_working_booking_ke
     assert booking["status"] == "confirmed" and booking["key_version"] == 1
     assert booking["ref"].startswith("B") and len(booking["ref"]) == 11 and codes.valid_id(booking["ref"])
     assert booking["order_no"].isdigit() and booking["phone_last4"] == "1234"
-    assert booking["starts_at"] == "2030-05-01T02:00:00Z"
+    assert booking["starts_at"] == f"{DAY}T02:00:00Z"
 
     async with cloud.sessionmaker() as session:
         store_key = await keyring.load_key(session, cloud.cipher, store_a.store_id, 1)
@@ -140,25 +141,33 @@ async def test_a_booking_is_confirmed_with_ref_order_no_and_a_working_booking_ke
     assert 0 < drawn["valid_for_s"] <= 180
 
 
-async def test_overlapping_bookings_are_refused_with_slot_taken_naming_the_range(
+async def test_overlapping_bookings_are_refused_with_slot_taken_naming_the_range_and_its_cleaning(
     tenant_a: Tenant, store_a: StoreIds
 ) -> None:
     api = tenant_a.api
     first = await api.post("/api/v1/bookings", json={"room_id": store_a.room_id, **SLOT, **CUSTOMER})
     assert first.status_code == 201
-    overlap = {"starts_at": "2030-05-01T11:30:00+08:00", "ends_at": "2030-05-01T13:00:00+08:00"}
+    assert first.json()["occupied_until"] == f"{DAY}T04:30:00Z", "the default cleaning gap is 30 minutes"
+    overlap = {"starts_at": f"{DAY}T11:30:00+08:00", "ends_at": f"{DAY}T13:00:00+08:00"}
     response = await api.post("/api/v1/bookings", json={"room_id": store_a.room_id, **overlap, **CUSTOMER})
     assert response.status_code == 409
     problem = response.json()
     assert problem["code"] == "slot_taken"
     assert problem["conflict"] == {
-        "starts_at": "2030-05-01T02:00:00+00:00",
-        "ends_at": "2030-05-01T04:00:00+00:00",
+        "starts_at": f"{DAY}T02:00:00+00:00",
+        "ends_at": f"{DAY}T04:00:00+00:00",
+        "occupied_until": f"{DAY}T04:30:00+00:00",
+        "kind": "booking",
     }
-    assert "2030-05-01T02:00:00" in problem["detail"]
-    adjacent = {"starts_at": "2030-05-01T12:00:00+08:00", "ends_at": "2030-05-01T13:00:00+08:00"}
+    assert f"{DAY}T02:00:00" in problem["detail"]
+    during_cleaning = {"starts_at": f"{DAY}T12:00:00+08:00", "ends_at": f"{DAY}T13:00:00+08:00"}
+    response = await api.post(
+        "/api/v1/bookings", json={"room_id": store_a.room_id, **during_cleaning, **CUSTOMER}
+    )
+    assert response.status_code == 409 and response.json()["code"] == "slot_taken"
+    after_cleaning = {"starts_at": f"{DAY}T12:30:00+08:00", "ends_at": f"{DAY}T13:30:00+08:00"}
     assert (
-        await api.post("/api/v1/bookings", json={"room_id": store_a.room_id, **adjacent, **CUSTOMER})
+        await api.post("/api/v1/bookings", json={"room_id": store_a.room_id, **after_cleaning, **CUSTOMER})
     ).status_code == 201
     other_room = await api.post(
         "/api/v1/bookings", json={"room_id": store_a.other_room_id, **overlap, **CUSTOMER}
@@ -168,12 +177,12 @@ async def test_overlapping_bookings_are_refused_with_slot_taken_naming_the_range
 
 async def test_bad_booking_windows_are_refused_with_their_field(tenant_a: Tenant, store_a: StoreIds) -> None:
     cases = [
-        ({"starts_at": "2030-05-01T12:00:00+08:00", "ends_at": "2030-05-01T12:00:00+08:00"}, "empty_window"),
+        ({"starts_at": f"{DAY}T12:00:00+08:00", "ends_at": f"{DAY}T12:00:00+08:00"}, "empty_window"),
         (
-            {"starts_at": "2030-05-01T12:00:30+08:00", "ends_at": "2030-05-01T13:00:00+08:00"},
+            {"starts_at": f"{DAY}T12:00:30+08:00", "ends_at": f"{DAY}T13:00:00+08:00"},
             "not_whole_minute",
         ),
-        ({"starts_at": "2030-05-01T12:00:00", "ends_at": "2030-05-01T13:00:00+08:00"}, "invalid_request"),
+        ({"starts_at": f"{DAY}T12:00:00", "ends_at": f"{DAY}T13:00:00+08:00"}, "invalid_request"),
     ]
     for window, code in cases:
         response = await tenant_a.api.post(
@@ -228,7 +237,7 @@ async def test_store_key_rotation_keeps_old_versions_and_new_bookings_use_the_ne
     old = (await api.post("/api/v1/bookings", json={"room_id": store_a.room_id, **SLOT, **CUSTOMER})).json()
     rotated = await api.post(f"/api/v1/stores/{store_a.store_id}/keys/rotate")
     assert rotated.json()["key_versions"] == [1, 2]
-    slot = {"starts_at": "2030-05-02T10:00:00+08:00", "ends_at": "2030-05-02T11:00:00+08:00"}
+    slot = {"starts_at": f"{NEXT_DAY}T10:00:00+08:00", "ends_at": f"{NEXT_DAY}T11:00:00+08:00"}
     new = (await api.post("/api/v1/bookings", json={"room_id": store_a.room_id, **slot, **CUSTOMER})).json()
     assert (old["key_version"], new["key_version"]) == (1, 2)
     async with cloud.sessionmaker() as session:

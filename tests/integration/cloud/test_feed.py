@@ -7,16 +7,17 @@ import asyncio
 from cloud.bootstrap import CloudServer
 from cloud.edgelink import feed
 from cloud.edgelink.model import FeedEntity
-from tests.integration.cloud.conftest import StoreIds, Tenant
+from tests.integration.cloud.conftest import StoreIds, Tenant, future_day
 
 CUSTOMER = {"customer_name": "Han Meimei", "phone": "13900005678"}
+DAY = future_day()
 
 
 def slot(hour: int) -> dict[str, str]:
-    """A one-hour slot on a fixed future day."""
+    """A one-hour slot (UTC) on a day inside the booking window."""
     return {
-        "starts_at": f"2030-06-01T{hour:02d}:00:00+00:00",
-        "ends_at": f"2030-06-01T{hour + 1:02d}:00:00+00:00",
+        "starts_at": f"{DAY}T{hour:02d}:00:00+00:00",
+        "ends_at": f"{DAY}T{hour + 1:02d}:00:00+00:00",
     }
 
 
