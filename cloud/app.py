@@ -3,24 +3,50 @@
 from __future__ import annotations
 
 from fastapi import FastAPI, Response
+from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
+from cloud.audit.routes import router as audit_router
+from cloud.auth.routes import router as auth_router
+from cloud.booking.availability_routes import router as availability_router
 from cloud.booking.routes import router as booking_router
 from cloud.deps import AppContext, ContextDep
 from cloud.devices.routes import router as devices_router
 from cloud.edgelink.routes import router as edgelink_router
+from cloud.faults.routes import router as faults_router
+from cloud.payments.routes import router as payments_router
+from cloud.payments.wiring import PaymentsContext
+from cloud.pricing.routes import router as pricing_router
 from cloud.problems import install_problem_handlers, problem
+from cloud.rules.routes import router as rules_router
 from cloud.tenancy.routes import router as tenancy_router
+from cloud.web.booking.pages import STATIC_DIR as BOOKING_STATIC
+from cloud.web.booking.pages import router as booking_pages_router
 
 
 def build_app(context: AppContext) -> FastAPI:
     """The cloud's HTTP app wired to context."""
     app = FastAPI(title="Gatehouse cloud", version="0.1.0")
     app.state.gatehouse = context
+    app.state.payments = PaymentsContext()  # the composition root installs the provider
     install_problem_handlers(app)
-    for router in (tenancy_router, devices_router, booking_router, edgelink_router):
+    for router in (
+        auth_router,
+        audit_router,
+        tenancy_router,
+        devices_router,
+        booking_router,
+        availability_router,
+        rules_router,
+        pricing_router,
+        edgelink_router,
+        faults_router,
+        payments_router,
+        booking_pages_router,
+    ):
         app.include_router(router)
+    app.mount("/book/static", StaticFiles(directory=BOOKING_STATIC), name="booking-static")
 
     @app.get("/healthz", tags=["ops"], response_model=None)
     async def healthz(ctx: ContextDep) -> dict[str, str] | Response:

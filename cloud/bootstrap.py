@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from cloud.app import build_app
+from cloud.booking.sweeper import run_sweeper
 from cloud.clock import Clock, SystemClock
 from cloud.crypto import FieldCipher
 from cloud.db import make_engine, make_sessionmaker, migrate
@@ -22,6 +23,7 @@ from cloud.edgelink.ca import EdgeCA
 from cloud.edgelink.commands import LinkRegistry
 from cloud.edgelink.notifier import FeedNotifier
 from cloud.edgelink.server import KEEPALIVE_OPTIONS, EdgeLinkService
+from cloud.payments.wiring import install_payments
 from cloud.settings import CloudSettings
 from protos import edgelink_pb2_grpc as pb_grpc
 
@@ -56,6 +58,7 @@ class CloudServer:
         self._uvicorn: uvicorn.Server | None = None
         self._http_socket: socket.socket | None = None
         self._http_task: asyncio.Task[None] | None = None
+        self._sweeper: asyncio.Task[None] | None = None
         self.app: FastAPI | None = None
 
     @property
@@ -100,7 +103,12 @@ class CloudServer:
             enroll_target=self.enroll_target,
         )
         self.app = build_app(context)
+        install_payments(self.app, settings, self.clock)
         await self._start_http(self.app)
+        # Every worker sweeps: a sweep is idempotent (each expiry is one guarded transition).
+        self._sweeper = asyncio.create_task(
+            run_sweeper(self._sessionmaker, self.clock, self.notifier), name="booking-sweeper"
+        )
         logger.info(
             "cloud started",
             extra={
@@ -167,6 +175,10 @@ class CloudServer:
 
     async def stop(self) -> None:
         """Close edge streams, stop both servers and release the database."""
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            await asyncio.gather(self._sweeper, return_exceptions=True)
+            self._sweeper = None
         self.registry.close_all("the cloud is shutting down")
         if self._grpc is not None:
             await self._grpc.stop(None)

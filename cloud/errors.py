@@ -44,6 +44,12 @@ class Unauthenticated(DomainError):
     code = "unauthenticated"
 
 
+class Forbidden(DomainError):
+    """The caller is known but its role may not do this."""
+
+    code = "forbidden"
+
+
 class Unavailable(DomainError):
     """A collaborator (an edge) could not answer in time."""
 

@@ -10,7 +10,15 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from cloud.errors import Conflict, DomainError, Invalid, NotFound, Unauthenticated, Unavailable
+from cloud.errors import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    Invalid,
+    NotFound,
+    Unauthenticated,
+    Unavailable,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -23,6 +31,7 @@ STATUS_BY_ERROR: dict[type[DomainError], int] = {
     Conflict: 409,
     Invalid: 422,
     Unauthenticated: 401,
+    Forbidden: 403,
     Unavailable: 504,
     DomainError: 400,
 }

@@ -15,6 +15,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 logger = logging.getLogger(__name__)
 
 MASTER_KEY_FILE = "master.key"
+PAYMENT_SECRET_FILE = "payment.secret"
 
 
 class SettingsError(Exception):
@@ -41,6 +42,10 @@ class CloudSettings(BaseSettings):
     demo: bool = False
     master_key: SecretStr | None = None
     feed_poll_s: float = 2.0
+    # The payment provider (the simulated WeChat-Pay-like one): its base URL and the shared
+    # secret that signs callbacks. Without a URL the cloud takes no payments (503).
+    payment_provider_url: str | None = None
+    payment_secret: SecretStr | None = None
 
     @property
     def database_url(self) -> str:
@@ -68,6 +73,24 @@ class CloudSettings(BaseSettings):
             handle.write(base64.b64encode(key).decode() + "\n")
         logger.warning("generated a demo master key", extra={"path": str(path)})
         return key
+
+    def resolve_payment_secret(self) -> bytes | None:
+        """The provider's shared secret: from settings, or (demo only) data_dir/payment.secret."""
+        if self.payment_secret is not None:
+            return self.payment_secret.get_secret_value().encode()
+        if not self.demo:
+            return None
+        path = self.data_dir / PAYMENT_SECRET_FILE
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:  # another worker made it first
+                return path.read_text().strip().encode()
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_urlsafe(32) + "\n")
+            logger.warning("generated a demo payment secret", extra={"path": str(path)})
+        return path.read_text().strip().encode()
 
 
 def _decode_key(text: str) -> bytes:

@@ -22,11 +22,11 @@ from cloud.edgelink.services import EnrolRefused, enrol
 from cloud.edgelink.tables import EdgeCommand, EdgeEvent
 from cloud.storekeys import keyring
 from protos import edgelink_pb2 as pb
-from tests.integration.cloud.conftest import StoreIds, Tenant, cloud_settings, wait_until
+from tests.integration.cloud.conftest import StoreIds, Tenant, cloud_settings, future_day, wait_until
 from tests.integration.cloud.edge_client import EdgeLinkClient, Identity, enroll, enroll_new, make_csr
 
 CUSTOMER = {"customer_name": "Wang Fang", "phone": "13700004321"}
-SLOT = {"starts_at": "2030-07-01T10:00:00+00:00", "ends_at": "2030-07-01T11:00:00+00:00"}
+SLOT = {"starts_at": f"{future_day()}T10:00:00+00:00", "ends_at": f"{future_day()}T11:00:00+00:00"}
 
 
 @dataclass
@@ -276,7 +276,7 @@ async def test_events_are_ingested_exactly_once_and_acked_every_time(
     ).json()
     assert [e["seq"] for e in listed] == [4, 3, 2, 1]
     outcomes = {e["seq"]: e["outcome"] for e in listed}
-    assert outcomes == {1: "stored", 2: "stored", 3: "stored", 4: "invalid"}
+    assert outcomes == {1: "stored", 2: "applied", 3: "stored", 4: "invalid"}  # a fault opens a work order
     metrics = (await tenant_a.api.get("/metrics")).text
     assert "gatehouse_edge_events_duplicate_total" in metrics
 
