@@ -24,9 +24,12 @@ import aiomqtt
 from rich.console import Console
 from rich.progress import Progress
 
+from cloud.booking.bench import bench_booking
 from gatehouse.bench_devices import bench_device_commands
-from gatehouse.chain import DemoChain, RoomDevices, draw_code, wait_until
+from gatehouse.bench_edge import bench_edge_footprint, bench_outbox_flush
+from gatehouse.chain import DemoChain, RoomDevices, draw_code, free_port, wait_until
 from gatehouse.measure import ms, percentile
+from gatehouse.postgres import throwaway_postgres
 
 NODELAY = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
 STEP_TIMEOUT_S = 10.0
@@ -40,6 +43,7 @@ class BenchOptions:
 
     scans: int = 1000
     samples: int = 500
+    footprint_s: float = 60.0
 
 
 class _Watcher:
@@ -146,6 +150,26 @@ async def bench_scan_to_unlock(console: Console, options: BenchOptions) -> dict[
     }
 
 
+async def _booking(console: Console, options: BenchOptions) -> dict[str, Any]:
+    results: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory(prefix="gh-bench-") as tmp:
+        with console.status("booking on SQLite..."):
+            results["sqlite"] = await bench_booking(f"sqlite+aiosqlite:///{tmp}/bench.db")
+        with throwaway_postgres(free_port()) as url, console.status("booking on PostgreSQL..."):
+            results["postgresql"] = await bench_booking(url)
+    return results
+
+
+async def _edge_footprint(console: Console, options: BenchOptions) -> dict[str, Any]:
+    with console.status(f"edge with 60 rooms and 300 devices for {options.footprint_s:.0f} s..."):
+        return await bench_edge_footprint(options.footprint_s)
+
+
+async def _outbox_flush(console: Console, options: BenchOptions) -> dict[str, Any]:
+    with console.status("10,000 events queued offline, then the link returns..."):
+        return await bench_outbox_flush(10_000)
+
+
 async def _device_commands(console: Console, options: BenchOptions) -> dict[str, Any]:
     with console.status("device commands per protocol..."):
         return await bench_device_commands(options.samples)
@@ -154,6 +178,9 @@ async def _device_commands(console: Console, options: BenchOptions) -> dict[str,
 BENCHMARKS: dict[str, Benchmark] = {
     "scan_to_unlock": bench_scan_to_unlock,
     "device_commands": _device_commands,
+    "booking": _booking,
+    "outbox_flush": _outbox_flush,
+    "edge_footprint": _edge_footprint,
 }
 
 

@@ -20,6 +20,7 @@ from typing import Any, Self, TypeVar
 
 import httpx
 
+from cloud.auth.demo import DemoLogin, seed_demo_users
 from cloud.bootstrap import CloudServer
 from cloud.clock import Clock as CloudClock
 from cloud.seed import DEMO_ROOMS, DEMO_STORES, DemoDevice, DemoSeed, SeededStore, seed_demo
@@ -29,6 +30,7 @@ from edge.clock import Clock as EdgeClock
 from edge.config import CloudConfig, EdgeConfig, ListenConfig
 from edge.identity import load_identity
 from protos.codes import CodeClaim, make_code
+from simulators.payments import PaymentSimServer
 from simulators.store import DeviceSpec, SimulatedStore
 
 logger = logging.getLogger(__name__)
@@ -161,6 +163,7 @@ class DemoChain:
         store_ports: Sequence[StorePorts] = (),
         db_url: str | None = None,
         api_token: str | None = None,
+        password: str | None = None,
         relock_after_s: float = 5.0,
         cloud_clock: CloudClock | None = None,
         edge_clock: EdgeClock | None = None,
@@ -177,17 +180,22 @@ class DemoChain:
         )
         self._store_ports = list(store_ports)
         self._api_token = api_token
+        self._password = password
+        self.logins: tuple[DemoLogin, ...] = ()
         self._relock_after_s = relock_after_s
         self._cloud_clock = cloud_clock
         self._edge_clock = edge_clock
         # Names of the stores whose edge runs in this process (None: every store).
         self._edges = edges
         self.cloud: CloudServer | None = None
+        self.payments: PaymentSimServer | None = None
         self.seed: DemoSeed | None = None
         self.stores: dict[str, ChainStore] = {}
         self.api: httpx.AsyncClient | None = None
         # Simulated devices outlive an edge restart: they reconnect to its broker on the same port.
         self._devices = contextlib.AsyncExitStack()
+        # Third parties that live as long as the chain (the payment provider).
+        self._services = contextlib.AsyncExitStack()
 
     # ---- life cycle ----
 
@@ -201,6 +209,13 @@ class DemoChain:
                 notifier=cloud.notifier,
                 devices_by_store=demo_devices(),
                 api_token=self._api_token,
+            )
+            self.logins = await seed_demo_users(
+                cloud.sessionmaker,
+                tenant_id=self.seed.tenant_id,
+                region_id=self.seed.region_id,
+                store_id=self.seed.stores[0].id,
+                password=self._password,
             )
             self.api = httpx.AsyncClient(
                 base_url=cloud.http_url,
@@ -232,11 +247,19 @@ class DemoChain:
             await self.api.aclose()
             self.api = None
         await self.stop_cloud()
+        await self._services.aclose()
 
     async def start_cloud(self) -> None:
         """Start the cloud; after the first start it keeps its ports, so edges find it again."""
         if self.cloud is not None:
             return
+        if self.payments is None:
+            # The simulated payment provider, sharing the demo's generated signing secret.
+            secret = self._settings.resolve_payment_secret()
+            if secret is None:
+                raise RuntimeError("no payment secret in demo mode")
+            self.payments = await self._services.enter_async_context(PaymentSimServer(secret))
+            self._settings = self._settings.model_copy(update={"payment_provider_url": self.payments.url})
         cloud = CloudServer(self._settings, clock=self._cloud_clock)
         await cloud.__aenter__()
         self.cloud = cloud
@@ -379,6 +402,8 @@ class DemoChain:
         if seed is None:
             raise RuntimeError("the chain is not seeded")
         return {
+            "booking_pages": f"{cloud.http_url}/book/",
+            "payment_provider": self.payments.url if self.payments else None,
             "cloud": {
                 "url": cloud.http_url,
                 "docs": f"{cloud.http_url}/docs",
@@ -386,6 +411,7 @@ class DemoChain:
                 "enroll_target": cloud.enroll_target,
             },
             "api_token": seed.api_token,
+            "logins": [{"login": x.login, "role": x.role, "password": x.password} for x in self.logins],
             "stores": [
                 {
                     "id": store.id,

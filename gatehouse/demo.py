@@ -20,12 +20,14 @@ HTTP_PORT, GRPC_PORT, ENROLL_PORT = 8080, 50051, 50052
 STORE_PORTS = (StorePorts(mqtt=18831, panel=8081), StorePorts(mqtt=18832, panel=8082))
 
 
-def _previous_token(state_dir: Path) -> str | None:
+def _previous(state_dir: Path) -> tuple[str | None, str | None]:
+    """The API token and demo password of the last run, so reruns keep the same credentials."""
     try:
-        token = json.loads((state_dir / DEMO_FILE).read_text())["api_token"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-    return token if isinstance(token, str) else None
+        info = json.loads((state_dir / DEMO_FILE).read_text())
+        token, password = info.get("api_token"), info["logins"][0]["password"]
+    except (OSError, ValueError, KeyError, IndexError, TypeError, AttributeError):
+        return None, None
+    return (token if isinstance(token, str) else None), (password if isinstance(password, str) else None)
 
 
 def write_demo_file(state_dir: Path, info: dict[str, Any]) -> Path:
@@ -43,7 +45,12 @@ def show(console: Console, info: dict[str, Any], path: Path) -> None:
     console.print(f"  cloud API   {info['cloud']['url']}   (OpenAPI docs: {info['cloud']['docs']})")
     cloud = info["cloud"]
     console.print(f"  edge link   {cloud['grpc_target']} (mutual TLS), enrolment {cloud['enroll_target']}")
+    console.print(f"  booking     {info['booking_pages']}   (store -> room -> slot -> pay -> code)")
+    console.print(f"  payments    {info['payment_provider']}   (simulated WeChat-Pay-like provider)")
     console.print(f"  API token   {info['api_token']}")
+    logins = ", ".join(f"{x['login']} ({x['role']})" for x in info["logins"])
+    if info["logins"]:
+        console.print(f"  logins      {logins}; password {info['logins'][0]['password']}")
     table = Table(title="Stores")
     for column in ("store", "id", "edge panel", "MQTT port", "rooms"):
         table.add_column(column, no_wrap=True)
@@ -62,6 +69,7 @@ async def run_demo(state_dir: Path) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    token, password = _previous(state_dir)
     with console.status("starting the cloud, two stores and their devices..."):
         chain = DemoChain(
             state_dir,
@@ -69,7 +77,8 @@ async def run_demo(state_dir: Path) -> None:
             grpc_port=port_or_free(GRPC_PORT),
             enroll_port=port_or_free(ENROLL_PORT),
             store_ports=STORE_PORTS,
-            api_token=_previous_token(state_dir),
+            api_token=token,
+            password=password,
         )
         await chain.__aenter__()
     try:

@@ -1,4 +1,4 @@
-"""A throwaway PostgreSQL cluster for the tests: initdb in a temp dir, started on a free port."""
+"""A throwaway PostgreSQL cluster for tests and benchmarks: initdb in a temp dir, on a free port."""
 
 from __future__ import annotations
 

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from edge.broker import EmbeddedBroker
-from tests.support.postgres import throwaway_postgres
+from gatehouse.postgres import throwaway_postgres
 
 # These machines are shared and noisy: judge hypothesis tests by their properties, not their speed.
 settings.register_profile("gatehouse", deadline=None, suppress_health_check=[HealthCheck.too_slow])
