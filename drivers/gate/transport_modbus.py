@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import logging
 import time
 from collections.abc import Awaitable, Callable
 from types import TracebackType
@@ -13,7 +11,6 @@ from pymodbus.client import AsyncModbusTcpClient
 
 from ..heartbeat import Clock
 from ..modbus import ModbusErrors, ModbusLink
-from ..retry import retry
 from .codec import GateReading, GateStatus, decode_registers, open_outcome, register_span
 from .const import (
     DEFAULT_BACKOFF_S,
@@ -23,9 +20,7 @@ from .const import (
     GATE_REGISTERS,
     GateRegisterMap,
 )
-from .exceptions import GateError, GateJammed, GateOffline, GateReplyError, GateTimeout
-
-logger = logging.getLogger(__name__)
+from .exceptions import GateJammed, GateOffline, GateReplyError, GateTimeout
 
 ERRORS = ModbusErrors(offline=GateOffline, timeout=GateTimeout, reply=GateReplyError)
 
@@ -51,19 +46,14 @@ class ModbusGate:
         self.registers = registers
         # The last status read (read paths do no I/O); `at` is this driver's clock.
         self.last_status: GateStatus | None = None
-        self._tries = tries
-        self._backoff = backoff
         self._clock = clock
-        self._link = ModbusLink(device_id, host, port, timeout=timeout, errors=ERRORS)
-        self._serial = asyncio.Lock()
+        self._link = ModbusLink(
+            device_id, host, port, timeout=timeout, errors=ERRORS, tries=tries, backoff=backoff
+        )
         self._log = {"device_id": device_id, "host": host, "port": port, "unit": unit}
 
     async def __aenter__(self) -> Self:
-        try:
-            async with self._serial:
-                await self._link.connect()
-        except GateError as err:
-            logger.warning("gate not reachable yet", extra={**self._log, "error": str(err)})
+        await self._link.start("gate", self._log)
         return self
 
     async def __aexit__(
@@ -90,14 +80,7 @@ class ModbusGate:
     async def _command(
         self, op: str, action: Callable[[AsyncModbusTcpClient], Awaitable[GateStatus]]
     ) -> GateStatus:
-        async with self._serial:
-            status = await retry(
-                lambda: self._link.call(action),
-                tries=self._tries,
-                backoff=self._backoff,
-                retry_on=(GateTimeout, GateReplyError, GateOffline),
-                log_extra={**self._log, "op": op},
-            )
+        status = await self._link.command(action, {**self._log, "op": op})
         self.last_status = status
         return status
 

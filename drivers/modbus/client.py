@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TypeVar
@@ -12,6 +12,8 @@ from typing import TypeVar
 from pymodbus.client import AsyncModbusTcpClient
 from pymodbus.exceptions import ConnectionException, ModbusException, ModbusIOException
 from pymodbus.pdu import ModbusPDU
+
+from ..retry import retry
 
 logger = logging.getLogger(__name__)
 
@@ -31,15 +33,28 @@ class ModbusErrors:
 
 
 class ModbusLink:
-    """A device's Modbus TCP connection: `call(step)` is one try, connected, timed and translated."""
+    """A device's Modbus TCP link: `call(step)` is one translated try; `command(step)` one retried command."""
 
-    def __init__(self, name: str, host: str, port: int, *, timeout: float, errors: ModbusErrors) -> None:
+    def __init__(
+        self,
+        name: str,
+        host: str,
+        port: int,
+        *,
+        timeout: float,
+        errors: ModbusErrors,
+        tries: int = 1,
+        backoff: float = 0.0,
+    ) -> None:
         self.name = name
         self.host = host
         self.port = port
         self.timeout = timeout
         self.errors = errors
+        self.tries = tries
+        self.backoff = backoff
         self._client: AsyncModbusTcpClient | None = None
+        self._serial = asyncio.Lock()
         self._log = {"device_id": name, "host": host, "port": port}
 
     @property
@@ -59,6 +74,29 @@ class ModbusLink:
         with self._translate():
             async with asyncio.timeout(self.timeout):
                 await self._connected_client()
+
+    async def start(self, what: str, log_extra: Mapping[str, object]) -> None:
+        """Connect now, in turn with commands; a dead device is only logged (each command tries again)."""
+        errors = self.errors
+        try:
+            async with self._serial:
+                await self.connect()
+        except (errors.offline, errors.timeout, errors.reply) as err:
+            logger.warning("%s not reachable yet", what, extra={**log_extra, "error": str(err)})
+
+    async def command(
+        self, step: Callable[[AsyncModbusTcpClient], Awaitable[T]], log_extra: Mapping[str, object]
+    ) -> T:
+        """Run `step` as one command: after the one before it, retried on every translated error."""
+        errors = self.errors
+        async with self._serial:
+            return await retry(
+                lambda: self.call(step),
+                tries=self.tries,
+                backoff=self.backoff,
+                retry_on=(errors.offline, errors.timeout, errors.reply),
+                log_extra=log_extra,
+            )
 
     def check(self, result: ModbusPDU, what: str) -> ModbusPDU:
         """Return `result`, or raise the reply error for an exception response."""

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import logging
 from collections.abc import Awaitable, Callable
 from types import TracebackType
 from typing import Self
@@ -11,12 +9,9 @@ from typing import Self
 from pymodbus.client import AsyncModbusTcpClient
 
 from ..modbus import ModbusErrors, ModbusLink
-from ..retry import retry
 from .codec import check_channel, coil_address, coil_value
 from .const import DEFAULT_BACKOFF_S, DEFAULT_TIMEOUT_S, DEFAULT_TRIES, DEFAULT_UNIT
-from .exceptions import PowerError, PowerOffline, PowerReplyError, PowerTimeout
-
-logger = logging.getLogger(__name__)
+from .exceptions import PowerOffline, PowerReplyError, PowerTimeout
 
 ERRORS = ModbusErrors(offline=PowerOffline, timeout=PowerTimeout, reply=PowerReplyError)
 
@@ -45,18 +40,13 @@ class ModbusPowerSwitch:
         self.channels = channels
         # The last value read back per channel (read paths do no I/O).
         self.last_states: dict[int, bool] = {}
-        self._tries = tries
-        self._backoff = backoff
-        self._link = ModbusLink(device_id, host, port, timeout=timeout, errors=ERRORS)
-        self._serial = asyncio.Lock()
+        self._link = ModbusLink(
+            device_id, host, port, timeout=timeout, errors=ERRORS, tries=tries, backoff=backoff
+        )
         self._log = {"device_id": device_id, "host": host, "port": port, "unit": unit}
 
     async def __aenter__(self) -> Self:
-        try:
-            async with self._serial:
-                await self._link.connect()
-        except PowerError as err:
-            logger.warning("power switch not reachable yet", extra={**self._log, "error": str(err)})
+        await self._link.start("power switch", self._log)
         return self
 
     async def __aexit__(
@@ -87,14 +77,7 @@ class ModbusPowerSwitch:
     async def _command(
         self, op: str, action: Callable[[AsyncModbusTcpClient], Awaitable[bool]], channel: int
     ) -> bool:
-        async with self._serial:
-            value = await retry(
-                lambda: self._link.call(action),
-                tries=self._tries,
-                backoff=self._backoff,
-                retry_on=(PowerError,),
-                log_extra={**self._log, "op": op, "channel": channel},
-            )
+        value = await self._link.command(action, {**self._log, "op": op, "channel": channel})
         self.last_states[channel] = value
         return value
 
