@@ -213,7 +213,8 @@ async def run_benchmarks(out: Path, *, only: list[str], options: BenchOptions) -
         console.print(f"[bold]{name}[/]")
         figures[name] = await benchmark(console, options)
         console.print_json(data=figures[name])
-    await asyncio.to_thread(_merge, out, figures)
+        # Saved after each one: a later benchmark that fails loses none of the earlier figures.
+        await asyncio.to_thread(_merge, out, figures)
     console.print(f"written to {out}")
 
 

@@ -105,6 +105,9 @@ async def _edge_process(config_path: Path) -> AsyncIterator[asyncio.subprocess.P
                 await process.wait()
 
 
+SERVER_PROTOCOLS = frozenset({"modbus", "escpos", "tcp"})
+
+
 async def _join(stack: contextlib.AsyncExitStack, specs: list[DeviceSpec], mqtt_port: int) -> None:
     """Start a group of simulated devices, trying the group again if the broker was too busy for it."""
     for attempt in range(JOIN_TRIES):
@@ -157,7 +160,17 @@ async def bench_edge_footprint(seconds: float = 60.0) -> dict[str, Any]:
             )
             path = Path(tmp) / "bench-store.yaml"
             path.write_text(yaml.safe_dump(config.model_dump(mode="json")))
-            async with _edge_process(path) as process, httpx.AsyncClient(timeout=5) as http:
+            # Devices that are servers (Modbus, ESC/POS, TCP scanners) listen before the edge starts:
+            # an edge retrying a closed loopback port in the ephemeral range can connect to itself
+            # and take the port the simulator was about to listen on.
+            servers = [spec for spec in specs if spec.protocol in SERVER_PROTOCOLS]
+            clients = [spec for spec in specs if spec.protocol not in SERVER_PROTOCOLS]
+            async with contextlib.AsyncExitStack() as simulators:
+                await simulators.enter_async_context(
+                    SimulatedStore(servers, mqtt_host="127.0.0.1", mqtt_port=mqtt_port)
+                )
+                process = await simulators.enter_async_context(_edge_process(path))
+                http = await simulators.enter_async_context(httpx.AsyncClient(timeout=5))
                 panel = f"http://127.0.0.1:{panel_port}/api/state"
 
                 async def linked() -> dict[str, Any] | None:
@@ -171,32 +184,31 @@ async def bench_edge_footprint(seconds: float = 60.0) -> dict[str, Any]:
                 await wait_until(
                     linked, timeout=STEP_TIMEOUT_S, what="the edge to link and learn its devices"
                 )
-                async with contextlib.AsyncExitStack() as simulators:
-                    # Devices join in groups, as a store's do when it powers up: amqtt chokes on
-                    # hundreds of clients connecting in the same instant.
-                    for start in range(0, len(specs), JOIN_GROUP):
-                        await _join(simulators, specs[start : start + JOIN_GROUP], mqtt_port)
-                        await _settle(process.pid)
+                # MQTT devices join in groups, as a store's do when it powers up: amqtt chokes on
+                # hundreds of clients connecting in the same instant.
+                for start in range(0, len(clients), JOIN_GROUP):
+                    await _join(simulators, clients[start : start + JOIN_GROUP], mqtt_port)
+                    await _settle(process.pid)
 
-                    async def online() -> bool:
-                        state = await linked()
-                        if state is None:
-                            return False
-                        views = [d for r in state["rooms"] for d in r["devices"]] + state["store_devices"]
-                        seen = sum(1 for d in views if d["availability"] == "online")
-                        return seen >= len(specs) * 0.95
+                async def online() -> bool:
+                    state = await linked()
+                    if state is None:
+                        return False
+                    views = [d for r in state["rooms"] for d in r["devices"]] + state["store_devices"]
+                    seen = sum(1 for d in views if d["availability"] == "online")
+                    return seen >= len(specs) * 0.95
 
-                    await wait_until(online, timeout=STEP_TIMEOUT_S, what="the devices to be seen online")
-                    pid = process.pid
-                    hz = os.sysconf("SC_CLK_TCK")
-                    ticks, started = _cpu_ticks(pid), time.monotonic()
-                    rss = _rss_mb(pid)
-                    deadline = started + seconds
-                    while time.monotonic() < deadline:
-                        await asyncio.sleep(min(SAMPLE_S, max(deadline - time.monotonic(), 0)))
-                        rss = max(rss, _rss_mb(pid))
-                    elapsed = time.monotonic() - started
-                    cpu = (_cpu_ticks(pid) - ticks) / hz / elapsed * 100
+                await wait_until(online, timeout=STEP_TIMEOUT_S, what="the devices to be seen online")
+                pid = process.pid
+                hz = os.sysconf("SC_CLK_TCK")
+                ticks, started = _cpu_ticks(pid), time.monotonic()
+                rss = _rss_mb(pid)
+                deadline = started + seconds
+                while time.monotonic() < deadline:
+                    await asyncio.sleep(min(SAMPLE_S, max(deadline - time.monotonic(), 0)))
+                    rss = max(rss, _rss_mb(pid))
+                elapsed = time.monotonic() - started
+                cpu = (_cpu_ticks(pid) - ticks) / hz / elapsed * 100
     return {
         "rooms": ROOMS,
         "devices": len(specs),
