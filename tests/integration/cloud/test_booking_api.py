@@ -4,6 +4,7 @@ timelines, the cross-store search, film schedules and the holiday calendar."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import Any
 
 import httpx
@@ -267,7 +268,10 @@ async def test_a_store_day_shows_each_room_s_timeline(tenant_a: Tenant, shop: Sh
     )
     assert block.status_code == 201, block.text
     day = (await api.get(f"/api/v1/stores/{shop.store_id}/availability", params={"date": DAY})).json()
-    assert (day["timezone"], day["starts_at"]) == ("Asia/Shanghai", f"{future_day(2)}T16:00:00Z")
+    # Local midnight of DAY in Shanghai (UTC+8) is 16:00 UTC the day before; derived from DAY, not
+    # from today, so the test holds when the suite runs across midnight.
+    eve = (date.fromisoformat(DAY) - timedelta(days=1)).isoformat()
+    assert (day["timezone"], day["starts_at"]) == ("Asia/Shanghai", f"{eve}T16:00:00Z")
     rooms = {r["name"]: r for r in day["rooms"]}
     mahjong = [(s["state"], s["starts_at"][11:16]) for s in rooms["Mahjong"]["segments"]]
     assert mahjong == [
