@@ -334,6 +334,9 @@ def refund_for(
 
 def check_reschedule(status: BookingStatus, starts_at: datetime, notice_min: int, now: datetime) -> None:
     """A held or confirmed booking may move until notice_min minutes before its (current) start."""
+    if status is S.EXPIRED:
+        # The same answer whether the sweeper or another booking's transaction expired it first.
+        raise HoldExpired("the hold's payment deadline passed", field="ref")
     if status not in RESCHEDULABLE:
         raise RescheduleClosed(f"a {status.value} booking cannot be moved", field="status")
     if status is S.CONFIRMED and now > starts_at - timedelta(minutes=notice_min):

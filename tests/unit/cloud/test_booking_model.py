@@ -14,6 +14,7 @@ from cloud.booking.model import (
     TRANSITIONS,
     BookingInfo,
     BookingStatus,
+    HoldExpired,
     InvalidTransition,
     Occupant,
     Occupation,
@@ -354,6 +355,14 @@ def test_a_confirmed_booking_moves_until_the_notice_and_a_redeemed_one_never() -
     with pytest.raises(RescheduleClosed) as err:
         check_reschedule(S.REDEEMED, start, 60, T0)
     assert err.value.code == "reschedule_closed"
+
+
+def test_moving_an_expired_hold_says_the_hold_expired_however_it_was_expired() -> None:
+    # Found by the state machine: a hold expired by another booking's transaction (or the sweeper)
+    # answered "reschedule_closed", one not yet marked "hold_expired".
+    with pytest.raises(HoldExpired) as err:
+        check_reschedule(S.EXPIRED, T0 + timedelta(hours=2), 60, T0)
+    assert err.value.code == "hold_expired"
 
 
 # --- timelines -----------------------------------------------------------------------------------
