@@ -348,6 +348,7 @@ class Change(_message.Message):
     ROOM_FIELD_NUMBER: _builtins.int
     DEVICE_FIELD_NUMBER: _builtins.int
     BOOKING_FIELD_NUMBER: _builtins.int
+    STAFF_FIELD_NUMBER: _builtins.int
     cursor: _builtins.int
     deleted: _builtins.bool
     """a tombstone: only the item's id is meaningful"""
@@ -359,6 +360,8 @@ class Change(_message.Message):
     def device(self) -> Global___Device: ...
     @_builtins.property
     def booking(self) -> Global___Booking: ...
+    @_builtins.property
+    def staff(self) -> Global___Staff: ...
     def __init__(
         self,
         *,
@@ -368,12 +371,13 @@ class Change(_message.Message):
         room: Global___Room | None = ...,
         device: Global___Device | None = ...,
         booking: Global___Booking | None = ...,
+        staff: Global___Staff | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["booking", b"booking", "device", b"device", "item", b"item", "room", b"room", "store", b"store"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["booking", b"booking", "device", b"device", "item", b"item", "room", b"room", "staff", b"staff", "store", b"store"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["booking", b"booking", "cursor", b"cursor", "deleted", b"deleted", "device", b"device", "item", b"item", "room", b"room", "store", b"store"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["booking", b"booking", "cursor", b"cursor", "deleted", b"deleted", "device", b"device", "item", b"item", "room", b"room", "staff", b"staff", "store", b"store"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_item: _TypeAlias = _typing.Literal["store", "room", "device", "booking"]  # noqa: Y015
+    _WhichOneofReturnType_item: _TypeAlias = _typing.Literal["store", "room", "device", "booking", "staff"]  # noqa: Y015
     _WhichOneofArgType_item: _TypeAlias = _typing.Literal["item", b"item"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_item) -> _WhichOneofReturnType_item | None: ...
 
@@ -497,10 +501,13 @@ class Room(_message.Message):
     NAME_FIELD_NUMBER: _builtins.int
     KIND_FIELD_NUMBER: _builtins.int
     TYPE_SETTINGS_FIELD_NUMBER: _builtins.int
+    ZONE_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     name: _builtins.str
     kind: _builtins.str
     """room type, e.g. "mahjong", "ktv", "cinema" """
+    zone: _builtins.str
+    """the alarm zone (floor, wing) the room lies in; empty: the store's only zone"""
     @_builtins.property
     def type_settings(self) -> _containers.ScalarMap[_builtins.str, _builtins.int]:
         """room-session settings set for this room type"""
@@ -512,10 +519,11 @@ class Room(_message.Message):
         name: _builtins.str = ...,
         kind: _builtins.str = ...,
         type_settings: _abc.Mapping[_builtins.str, _builtins.int] | None = ...,
+        zone: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["id", b"id", "kind", b"kind", "name", b"name", "type_settings", b"type_settings"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["id", b"id", "kind", b"kind", "name", b"name", "type_settings", b"type_settings", "zone", b"zone"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -550,6 +558,7 @@ class Device(_message.Message):
     KIND_FIELD_NUMBER: _builtins.int
     PROTOCOL_FIELD_NUMBER: _builtins.int
     CONFIG_FIELD_NUMBER: _builtins.int
+    ZONE_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     room_id: _builtins.str
     """empty: a store-wide device (entrance scanner, gate)"""
@@ -557,6 +566,8 @@ class Device(_message.Message):
     """"lock" | "power" | "scanner" | ..."""
     protocol: _builtins.str
     """"mqtt" | "modbus" | "tcp" | ..."""
+    zone: _builtins.str
+    """a store-wide device's alarm zone (a room's devices take the room's zone)"""
     @_builtins.property
     def config(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
         """protocol address and settings"""
@@ -569,14 +580,55 @@ class Device(_message.Message):
         kind: _builtins.str = ...,
         protocol: _builtins.str = ...,
         config: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        zone: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["config", b"config", "id", b"id", "kind", b"kind", "protocol", b"protocol", "room_id", b"room_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["config", b"config", "id", b"id", "kind", b"kind", "protocol", b"protocol", "room_id", b"room_id", "zone", b"zone"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Device: _TypeAlias = Device  # noqa: Y015
+
+@_typing.final
+class Staff(_message.Message):
+    """A person who may sign in to the store's panel with the cloud unreachable. The password hash
+    (argon2id, PHC string) is what the cloud stores; the edge verifies typed passwords against it.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    USERNAME_FIELD_NUMBER: _builtins.int
+    DISPLAY_NAME_FIELD_NUMBER: _builtins.int
+    ROLE_FIELD_NUMBER: _builtins.int
+    PASSWORD_HASH_FIELD_NUMBER: _builtins.int
+    ACTIVE_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    username: _builtins.str
+    display_name: _builtins.str
+    role: _builtins.str
+    """"hq_admin" | "region_manager" | "store_manager" | "staff" | "cleaner" | ..."""
+    password_hash: _builtins.str
+    active: _builtins.bool
+    """false: the account is disabled (the edge refuses it and ends its sessions)"""
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        username: _builtins.str = ...,
+        display_name: _builtins.str = ...,
+        role: _builtins.str = ...,
+        password_hash: _builtins.str = ...,
+        active: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["active", b"active", "display_name", b"display_name", "id", b"id", "password_hash", b"password_hash", "role", b"role", "username", b"username"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Staff: _TypeAlias = Staff  # noqa: Y015
 
 @_typing.final
 class Booking(_message.Message):
