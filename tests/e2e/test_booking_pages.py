@@ -9,7 +9,6 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import httpx
-from playwright.async_api import async_playwright
 from pydantic import SecretStr
 
 from cloud.auth.services import create_tenant_with_token
@@ -19,19 +18,8 @@ from cloud.settings import CloudSettings
 from cloud.storekeys import keyring
 from protos import codes
 from simulators.payments import PaymentSimServer
+from tests.support.browser import PHONE, chromium, screenshot
 
-CHROMIUM = "/usr/lib/chromium/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
-SCREENSHOT = Path(__file__).resolve().parents[2] / ".gatehouse" / "screenshots" / "booking.png"
 SECRET = "e2e-payment-secret"
 PLAN = {
     "weekday": [{"from": "00:00", "to": "24:00", "per_hour": 6000}],
@@ -81,34 +69,29 @@ async def test_a_customer_books_pays_and_gets_a_code_that_verifies(tmp_path: Pat
         async with CloudServer(settings) as cloud:
             store_id, _ = await _world(cloud)
             tomorrow = (datetime.now(UTC).astimezone(ZoneInfo("Asia/Shanghai")) + timedelta(days=1)).date()
-            async with async_playwright() as pw:
-                browser = await pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-                try:
-                    page = await browser.new_page(viewport={"width": 390, "height": 844})
-                    await page.goto(cloud.http_url + "/book/")
-                    await page.click("text=Chunxi Road")
-                    await page.fill("input[name=day]", tomorrow.isoformat())
-                    await page.click("text=Show rooms")
-                    await page.click("a.room")
-                    await page.check("input[name=slot] >> nth=10")
-                    await page.fill("input[name=name]", "Wang Fang")
-                    await page.fill("input[name=phone]", "13700009876")
-                    await page.click("#hold")
-                    await page.wait_for_url(provider.url + "/pay/*")
-                    await page.click("button:has-text('Pay')")
-                    await page.wait_for_url("**/book/o/*")
-                    text = page.locator(".code-text")
-                    await text.wait_for(timeout=15000)
-                    await page.wait_for_function(
-                        "document.querySelector('.code-text').textContent.startsWith('GH1.')", timeout=15000
-                    )
-                    code = await text.text_content()
-                    order_no = await page.locator(".order-no").text_content()
-                    assert await page.locator(".qr-img svg").count() == 1
-                    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-                    await page.screenshot(path=str(SCREENSHOT), full_page=True)
-                finally:
-                    await browser.close()
+            async with chromium() as browser:
+                page = await browser.new_page(viewport=PHONE)
+                await page.goto(cloud.http_url + "/book/")
+                await page.click("text=Chunxi Road")
+                await page.fill("input[name=day]", tomorrow.isoformat())
+                await page.click("text=Show rooms")
+                await page.click("a.room")
+                await page.check("input[name=slot] >> nth=10")
+                await page.fill("input[name=name]", "Wang Fang")
+                await page.fill("input[name=phone]", "13700009876")
+                await page.click("#hold")
+                await page.wait_for_url(provider.url + "/pay/*")
+                await page.click("button:has-text('Pay')")
+                await page.wait_for_url("**/book/o/*")
+                text = page.locator(".code-text")
+                await text.wait_for(timeout=15000)
+                await page.wait_for_function(
+                    "document.querySelector('.code-text').textContent.startsWith('GH1.')", timeout=15000
+                )
+                code = await text.text_content()
+                order_no = await page.locator(".order-no").text_content()
+                assert await page.locator(".qr-img svg").count() == 1
+                await screenshot(page, "booking")
             assert code is not None and order_no
             async with cloud.sessionmaker() as session:
                 keys = await keyring.load_keys(session, cloud.cipher, store_id)
