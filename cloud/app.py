@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI, Response
+from fastapi import FastAPI, Request, Response
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
@@ -21,8 +21,11 @@ from cloud.pricing.routes import router as pricing_router
 from cloud.problems import install_problem_handlers, problem
 from cloud.rules.routes import router as rules_router
 from cloud.tenancy.routes import router as tenancy_router
+from cloud.web.admin.pages import router as admin_router
 from cloud.web.booking.pages import STATIC_DIR as BOOKING_STATIC
 from cloud.web.booking.pages import router as booking_pages_router
+from cloud.web.common import COMMON_STATIC, LoginRequired, login_redirect
+from cloud.web.maint.pages import router as maint_router
 
 
 def build_app(context: AppContext) -> FastAPI:
@@ -44,9 +47,16 @@ def build_app(context: AppContext) -> FastAPI:
         faults_router,
         payments_router,
         booking_pages_router,
+        admin_router,
+        maint_router,
     ):
         app.include_router(router)
     app.mount("/book/static", StaticFiles(directory=BOOKING_STATIC), name="booking-static")
+    app.mount("/web/static", StaticFiles(directory=COMMON_STATIC), name="web-static")
+
+    @app.exception_handler(LoginRequired)
+    async def to_login(_request: Request, err: LoginRequired) -> Response:
+        return login_redirect(err)
 
     @app.get("/healthz", tags=["ops"], response_model=None)
     async def healthz(ctx: ContextDep) -> dict[str, str] | Response:

@@ -9,7 +9,19 @@ from typing import Annotated
 from fastapi import Cookie, Depends, Header, Request
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from cloud.auth.model import Action, Principal, Role, Scope, bearer_token, can, permits
+from cloud.auth.model import (
+    CSRF_FIELD,
+    CSRF_HEADER,
+    SAFE_METHODS,
+    Action,
+    Principal,
+    Role,
+    Scope,
+    bearer_token,
+    can,
+    csrf_ok,
+    permits,
+)
 from cloud.auth.passwords import Passwords
 from cloud.auth.services import resolve_credentials
 from cloud.booking.tables import Booking
@@ -90,12 +102,30 @@ def get_passwords(context: ContextDep) -> Passwords:
 PasswordsDep = Annotated[Passwords, Depends(get_passwords)]
 
 
-def credentials(
+async def credentials(
+    request: Request,
     authorization: Annotated[str | None, Header()] = None,
     gh_session: Annotated[str | None, Cookie()] = None,
 ) -> str | None:
-    """The caller's secret: `Authorization: Bearer <token>` first, else the web apps' session cookie."""
-    return bearer_token(authorization) or gh_session
+    """The caller's secret: `Authorization: Bearer <token>` first, else the web apps' session cookie.
+
+    A write that relies on the cookie must also present the session's anti-forgery token (header
+    `X-CSRF-Token` or form field `csrf_token`): a page of another site can make the browser send
+    the cookie, but cannot read the token.
+    """
+    bearer = bearer_token(authorization)
+    if bearer is not None or gh_session is None:
+        return bearer
+    if request.method not in SAFE_METHODS:
+        presented = request.headers.get(CSRF_HEADER)
+        if presented is None and request.headers.get("content-type", "").startswith(
+            ("application/x-www-form-urlencoded", "multipart/form-data")
+        ):
+            value = (await request.form()).get(CSRF_FIELD)
+            presented = value if isinstance(value, str) else None
+        if not csrf_ok(gh_session, presented):
+            raise Forbidden("this write needs the page's anti-forgery token", code="csrf_failed")
+    return gh_session
 
 
 CredentialsDep = Annotated[str | None, Depends(credentials)]

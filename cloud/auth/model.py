@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -287,6 +289,25 @@ def password_problem(password: str) -> str | None:
     if len(password) > 256:
         return "a password has at most 256 characters"
     return None
+
+
+CSRF_HEADER = "X-CSRF-Token"
+CSRF_FIELD = "csrf_token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def csrf_token(session_token: str) -> str:
+    """The anti-forgery token of a cookie session: pages echo it in a header or form field on writes.
+
+    Derived from the session's secret, so it needs no storage and dies with the session; another
+    site can read neither.
+    """
+    return hashlib.sha256(f"gatehouse-csrf:{session_token}".encode()).hexdigest()[:40]
+
+
+def csrf_ok(session_token: str, presented: str | None) -> bool:
+    """Whether presented is the session's anti-forgery token (compared in constant time)."""
+    return presented is not None and hmac.compare_digest(csrf_token(session_token), presented)
 
 
 def bearer_token(header: str | None) -> str | None:

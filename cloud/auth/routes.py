@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from cloud.auth import services, users
-from cloud.auth.model import Principal, actions_of
+from cloud.auth.model import Principal, actions_of, csrf_token
 from cloud.auth.schemas import (
     BookingTokenIn,
     BookingTokenOut,
@@ -67,7 +67,12 @@ async def login(
     )
     principal = await services.user_principal(session, result.user)
     await session.commit()
-    return SessionOut(token=result.token, expires_at=result.expires_at, me=_me(principal))
+    return SessionOut(
+        token=result.token,
+        csrf_token=csrf_token(result.token),
+        expires_at=result.expires_at,
+        me=_me(principal),
+    )
 
 
 @router.post("/auth/logout", status_code=204)

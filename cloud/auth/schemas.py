@@ -33,6 +33,7 @@ class SessionOut(BaseModel):
     """A new session: its opaque token (also set as the HttpOnly cookie) and expiry."""
 
     token: str
+    csrf_token: str  # send as X-CSRF-Token on writes that rely on the cookie
     expires_at: datetime
     me: MeOut
 

@@ -78,7 +78,12 @@ async def test_the_session_cookie_signs_in_and_logout_ends_it(
         me = await browser.get("/api/v1/auth/me")  # the cookie alone
         assert me.status_code == 200 and me.json()["store_ids"] == [store.store_id]
         assert (await browser.get("/api/v1/rooms", params={"store_id": store.store_id})).status_code == 200
-        assert (await browser.post("/api/v1/auth/logout")).status_code == 204
+        forged = await browser.post("/api/v1/auth/logout")  # the cookie alone cannot write
+        assert forged.status_code == 403 and forged.json()["code"] == "csrf_failed"
+        wrong = await browser.post("/api/v1/auth/logout", headers={"X-CSRF-Token": "0" * 40})
+        assert wrong.status_code == 403 and wrong.json()["code"] == "csrf_failed"
+        csrf = {"X-CSRF-Token": response.json()["csrf_token"]}
+        assert (await browser.post("/api/v1/auth/logout", headers=csrf)).status_code == 204
         assert (await browser.get("/api/v1/auth/me")).status_code == 401
         browser.cookies.set(SESSION_COOKIE, response.json()["token"])
         assert (await browser.get("/api/v1/auth/me")).json()["code"] == "session_expired"

@@ -1,0 +1,1 @@
+"""The HQ admin web app (`/admin`)."""

@@ -1,0 +1,1 @@
+"""The maintainers' fault work-order app (`/maint`, phone-sized)."""
