@@ -15,7 +15,6 @@ from edge.faults.model import FaultCode, FaultSpec
 from edge.faults.services import FaultService
 from edge.panel.views import PanelSources, gather_state
 from edge.redemption import RedemptionResult, RedemptionService
-from edge.sessions.model import room_code
 from edge.sessions.services import SessionService
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
@@ -114,9 +113,7 @@ def create_panel(
     async def cleaned(body: CleanedRequest) -> dict[str, Any]:
         if sessions is None:
             return {"ok": False, "reason": "unsupported", "room_id": body.room_id}
-        info = await sources.store.store_info()
-        store_id = info.id if info is not None else ""
-        result = await sessions.cleaned_scan(room_code(store_id, body.room_id), None)
+        result = await sessions.mark_cleaned(body.room_id, actor="panel")
         return {"ok": result.ok, "reason": result.reason, "room_id": result.room_id}
 
     @app.post("/api/alarm")

@@ -159,6 +159,14 @@ class SessionService:
         device = await self._store.device(device_id) if device_id else None
         if device is not None and device.room_id and device.room_id != room_id:
             return self._cleaning_refused("wrong_room", room_id, device_id)
+        return await self.mark_cleaned(room_id, device_id=device_id)
+
+    async def mark_cleaned(
+        self, room_id: str, *, device_id: str | None = None, actor: str | None = None
+    ) -> CleaningResult:
+        """A room being cleaned is free again (the cleaner's scan, or staff on the panel as actor)."""
+        if await self._store.room(room_id) is None:
+            return self._cleaning_refused("no_such_room", room_id, device_id)
         now = self._clock.now()
 
         def write(tx: Tx) -> bool:
@@ -175,7 +183,7 @@ class SessionService:
             done = await self._store.transact(write)
         if not done:
             return self._cleaning_refused("not_cleaning", room_id, device_id)
-        logger.info("room cleaned", extra={"room_id": room_id, "device_id": device_id})
+        logger.info("room cleaned", extra={"room_id": room_id, "device_id": device_id, "actor": actor})
         self.poke(reconcile=True)
         return CleaningResult(True, "ok", room_id)
 
