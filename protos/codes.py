@@ -165,3 +165,76 @@ def verify_code(code: str, store_id: str, store_keys: Mapping[int, bytes], now: 
     if current < claim.minute - SKEW_MINUTES:
         raise CodeRefused(Refusal.NOT_YET_VALID, "code made in the future")
     return claim
+
+
+# ---- the room QR ----
+#
+# Every room has a printed QR the cleaner scans when the room is clean, and a maintainer scans to
+# confirm they are on site. It is static (it is printed), so it is sealed with the store key: a
+# code typed up from the room and store ids alone does not verify.
+#
+#     GHROOM.<store>.<room>.<key version>.<mac>
+#
+# MAC: first 16 bytes of HMAC-SHA256 keyed by HMAC(store key, "room-qr"), over the other fields.
+
+ROOM_PREFIX = "GHROOM"
+
+
+@dataclass(frozen=True, slots=True)
+class RoomClaim:
+    """What a verified room QR asserts: the store, the room and the key version that sealed it."""
+
+    store_id: str
+    room_id: str
+    key_version: int
+
+
+def _room_key(store_key: bytes) -> bytes:
+    # ":" is not allowed in booking refs, so this key can never equal a booking's key.
+    return hmac.new(store_key, b"room-qr:", hashlib.sha256).digest()
+
+
+def room_code(store_key: bytes, key_version: int, store_id: str, room_id: str) -> str:
+    """The text of a room's printed QR."""
+    for value in (store_id, room_id):
+        if not valid_id(value):
+            raise ValueError(f"id not allowed in a room code: {value!r}")
+    fields = (ROOM_PREFIX, store_id, room_id, str(key_version))
+    return ".".join((*fields, _mac(_room_key(store_key), fields)))
+
+
+def is_room_code(text: str) -> bool:
+    """True when the text claims to be a room QR (it starts with the prefix)."""
+    return text.strip().startswith(ROOM_PREFIX + ".")
+
+
+def parse_room_code(text: str) -> tuple[RoomClaim, str]:
+    """Split a room QR into its claim and MAC; raise CodeRefused(MALFORMED) on anything odd."""
+    stripped = text.strip()
+    if not stripped or len(stripped) > MAX_CODE_LENGTH:
+        raise CodeRefused(Refusal.MALFORMED, "empty or too long")
+    parts = stripped.split(".")
+    if len(parts) != 5 or parts[0] != ROOM_PREFIX:
+        raise CodeRefused(Refusal.MALFORMED, "not a room code")
+    _, store, room, version, mac = parts
+    if not (valid_id(store) and valid_id(room)):
+        raise CodeRefused(Refusal.MALFORMED, "bad id")
+    if not (version.isascii() and version.isdigit() and len(version) <= 12):
+        raise CodeRefused(Refusal.MALFORMED, "bad number")
+    if not _MAC.match(mac):
+        raise CodeRefused(Refusal.MALFORMED, "bad mac")
+    return RoomClaim(store, room, int(version)), mac
+
+
+def verify_room_code(text: str, store_id: str, store_keys: Mapping[int, bytes]) -> RoomClaim:
+    """Check a room QR for this store; return its claim or raise CodeRefused."""
+    claim, mac = parse_room_code(text)
+    if claim.store_id != store_id:
+        raise CodeRefused(Refusal.WRONG_STORE, claim.store_id)
+    store_key = store_keys.get(claim.key_version)
+    if store_key is None:
+        raise CodeRefused(Refusal.UNKNOWN_KEY, f"key version {claim.key_version}")
+    fields = (ROOM_PREFIX, claim.store_id, claim.room_id, str(claim.key_version))
+    if not hmac.compare_digest(_mac(_room_key(store_key), fields), mac):
+        raise CodeRefused(Refusal.BAD_SIGNATURE)
+    return claim
