@@ -21,6 +21,7 @@ __all__ = [
     "Room",
     "RoomSession",
     "RoomState",
+    "Staff",
     "StoreInfo",
     "StoreItem",
     "Tombstone",
@@ -34,6 +35,7 @@ class ItemKind(StrEnum):
     ROOM = "room"
     DEVICE = "device"
     BOOKING = "booking"
+    STAFF = "staff"
 
 
 class BookingStatus(StrEnum):
@@ -69,6 +71,8 @@ class Room:
     kind: str = ""
     # Session settings set for this room's type (`kind`).
     type_settings: Mapping[str, int] = field(default_factory=dict)
+    # The alarm zone (floor, wing) the room lies in; empty: the store's only zone.
+    zone: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +84,8 @@ class Device:
     protocol: str
     room_id: str | None = None
     config: Mapping[str, str] = field(default_factory=dict)
+    # A store-wide device's alarm zone; a room's devices take the room's zone.
+    zone: str = ""
 
     def setting(self, key: str, default: str | None = None) -> str | None:
         """One config value, or default when absent or empty."""
@@ -101,6 +107,18 @@ class Booking:
 
 
 @dataclass(frozen=True, slots=True)
+class Staff:
+    """A person who may sign in to the store's panel, with the cloud's password hash."""
+
+    id: str
+    username: str
+    display_name: str
+    role: str
+    password_hash: str
+    active: bool
+
+
+@dataclass(frozen=True, slots=True)
 class Tombstone:
     """A deleted store-data item: only its kind and id are meaningful."""
 
@@ -108,7 +126,7 @@ class Tombstone:
     id: str
 
 
-StoreItem = StoreInfo | Room | Device | Booking
+StoreItem = StoreInfo | Room | Device | Booking | Staff
 Change = StoreItem | Tombstone
 
 

@@ -13,6 +13,7 @@ from cloud.auth.model import Role
 from cloud.auth.passwords import Passwords
 from cloud.auth.tables import User
 from cloud.clock import Clock, SystemClock
+from cloud.edgelink.staff import publish_user
 from cloud.ids import new_id
 
 DEMO_ACTOR = "system:seed"
@@ -102,6 +103,7 @@ async def seed_demo_users(
             else:
                 user.password_hash, user.failed_attempts, user.locked_until = hashed, 0, None
                 user.active, user.updated_at = True, now
+            await publish_user(session, user)
             logins.append(DemoLogin(login=login, password=secret, role=role.value, display_name=name))
         await session.commit()
     return tuple(logins)

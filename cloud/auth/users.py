@@ -16,6 +16,7 @@ from cloud.auth.passwords import Passwords
 from cloud.auth.services import end_sessions
 from cloud.auth.tables import User
 from cloud.clock import Clock
+from cloud.edgelink.staff import publish_user
 from cloud.errors import Conflict, Forbidden, Invalid, NotFound, Unauthenticated
 from cloud.ids import new_id
 from cloud.tenancy.tables import Region, Store
@@ -121,6 +122,7 @@ async def create_user(
         updated_at=now,
     )
     session.add(user)
+    await publish_user(session, user)
     record_audit(
         session,
         at=now,
@@ -209,6 +211,7 @@ async def update_user(
     after = snapshot(user)
     if changes.password is not None:
         after["password"] = "reset"
+    await publish_user(session, user)
     record_audit(
         session,
         at=user.updated_at,
@@ -246,6 +249,7 @@ async def change_own_password(
     user.password_hash = await passwords.hash(new)
     user.updated_at = clock.now()
     await end_sessions(session, user.id, keep=keep_session)
+    await publish_user(session, user)
     record_audit(
         session,
         at=user.updated_at,

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from cloud.auth.model import REGION_ROLES, STORE_ROLES, Role
 from cloud.errors import Conflict, Invalid, Unavailable
 
 TOKEN_LIFETIME = timedelta(hours=24)
@@ -26,6 +27,7 @@ class FeedEntity(StrEnum):
     ROOM = "room"
     DEVICE = "device"
     BOOKING = "booking"
+    STAFF = "staff"
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +84,48 @@ def plan_sync(edge_cursor: int, store_cursor: int, items: Iterable[FeedItem], no
     if needs_snapshot(edge_cursor, store_cursor):
         return build_snapshot(items, store_cursor, now)
     return build_delta(items, edge_cursor)
+
+
+def staff_store_ids(
+    role: str, region_ids: Iterable[str], store_ids: Iterable[str], stores: Mapping[str, str]
+) -> frozenset[str]:
+    """The stores (of `stores`: store id -> region id, one tenant's) whose panel a user may sign in to.
+
+    Store roles reach their stores, region roles (managers, maintainers) their regions' stores,
+    HQ admins every store. Roles that never work at a store (account managers, finance) reach none;
+    the panel itself decides what each role may do there.
+    """
+    if role == Role.HQ_ADMIN.value:
+        return frozenset(stores)
+    if role in {r.value for r in REGION_ROLES}:
+        regions = set(region_ids)
+        return frozenset(s for s, region in stores.items() if region in regions)
+    if role in {r.value for r in STORE_ROLES}:
+        return frozenset(s for s in store_ids if s in stores)
+    return frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class StaffInfo:
+    """A user as an edge's panel needs it for signing in with the cloud unreachable."""
+
+    id: str
+    username: str
+    display_name: str
+    role: str
+    password_hash: str
+    active: bool
+
+    def payload(self) -> dict[str, Any]:
+        """The feed payload."""
+        return {
+            "id": self.id,
+            "username": self.username,
+            "display_name": self.display_name,
+            "role": self.role,
+            "password_hash": self.password_hash,
+            "active": self.active,
+        }
 
 
 class TokenRefusal(StrEnum):

@@ -99,6 +99,7 @@ def change_to_proto(item: FeedItem) -> pb.Change:
                 name=_str(p, "name"),
                 kind=_str(p, "kind"),
                 type_settings=_settings(p, "type_settings"),
+                zone=_str(p, "zone"),
             )
         )
     elif item.entity is FeedEntity.DEVICE:
@@ -112,6 +113,20 @@ def change_to_proto(item: FeedItem) -> pb.Change:
                 kind=_str(p, "kind"),
                 protocol=_str(p, "protocol"),
                 config={str(k): str(v) for k, v in (config or {}).items()},
+                zone=_str(p, "zone"),
+            )
+        )
+    elif item.entity is FeedEntity.STAFF:
+        change.staff.CopyFrom(
+            pb.Staff(id=item.entity_id)
+            if item.deleted
+            else pb.Staff(
+                id=_str(p, "id"),
+                username=_str(p, "username"),
+                display_name=_str(p, "display_name"),
+                role=_str(p, "role"),
+                password_hash=_str(p, "password_hash"),
+                active=p.get("active") is True,
             )
         )
     else:

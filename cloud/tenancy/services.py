@@ -18,6 +18,7 @@ from cloud.crypto import FieldCipher
 from cloud.devices.tables import Device
 from cloud.edgelink.feed import record_change
 from cloud.edgelink.model import FeedEntity
+from cloud.edgelink.staff import publish_store_staff
 from cloud.errors import Conflict, Invalid, NotFound
 from cloud.ids import new_id
 from cloud.pricing.model import parse_plan, plan_json
@@ -226,6 +227,7 @@ async def create_store(
     store.early_grace_s = await levels.effective_grace(session, principal.tenant_id, store.id)
     await keyring.add_key_version(session, cipher, clock, store.id)
     await publish_store_info(session, store)
+    await publish_store_staff(session, store)
     record_audit(
         session,
         at=now,

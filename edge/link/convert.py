@@ -13,6 +13,7 @@ from edge.records import (
     ItemKind,
     OutboxEvent,
     Room,
+    Staff,
     StoreInfo,
     Tombstone,
 )
@@ -25,6 +26,7 @@ _KINDS: dict[str, ItemKind] = {
     "room": ItemKind.ROOM,
     "device": ItemKind.DEVICE,
     "booking": ItemKind.BOOKING,
+    "staff": ItemKind.STAFF,
 }
 
 
@@ -35,6 +37,8 @@ def _item_id(change: pb.Change, field: str) -> str:
         return change.room.id
     if field == "device":
         return change.device.id
+    if field == "staff":
+        return change.staff.id
     return change.booking.ref
 
 
@@ -62,10 +66,13 @@ def change_from_pb(change: pb.Change) -> Change | None:
         )
     if field == "room":
         r = change.room
-        return Room(r.id, r.name, r.kind, type_settings=dict(r.type_settings))
+        return Room(r.id, r.name, r.kind, type_settings=dict(r.type_settings), zone=r.zone)
     if field == "device":
         d = change.device
-        return Device(d.id, d.kind, d.protocol, d.room_id or None, dict(d.config))
+        return Device(d.id, d.kind, d.protocol, d.room_id or None, dict(d.config), zone=d.zone)
+    if field == "staff":
+        st = change.staff
+        return Staff(st.id, st.username, st.display_name, st.role, st.password_hash, st.active)
     b = change.booking
     return Booking(
         b.ref, b.room_id, b.starts_at, b.ends_at, b.order_no, b.phone_last4, b.status or "confirmed"

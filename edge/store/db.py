@@ -25,6 +25,7 @@ from edge.records import (
     Redemption,
     Room,
     RoomSession,
+    Staff,
     StoreInfo,
     Tombstone,
 )
@@ -44,6 +45,7 @@ _TABLES: dict[ItemKind, tuple[str, str]] = {
     ItemKind.ROOM: ("rooms", "id"),
     ItemKind.DEVICE: ("devices", "id"),
     ItemKind.BOOKING: ("bookings", "ref"),
+    ItemKind.STAFF: ("staff", "id"),
 }
 
 
@@ -94,17 +96,34 @@ def _upsert(conn: sqlite3.Connection, item: Change) -> None:
             )
         case Room():
             conn.execute(
-                "INSERT INTO rooms (id, name, kind, settings_json) VALUES (?, ?, ?, ?) ON CONFLICT (id)"
-                " DO UPDATE SET name = excluded.name, kind = excluded.kind,"
-                " settings_json = excluded.settings_json",
-                (item.id, item.name, item.kind, _dumps(dict(item.type_settings))),
+                "INSERT INTO rooms (id, name, kind, settings_json, zone) VALUES (?, ?, ?, ?, ?)"
+                " ON CONFLICT (id) DO UPDATE SET name = excluded.name, kind = excluded.kind,"
+                " settings_json = excluded.settings_json, zone = excluded.zone",
+                (item.id, item.name, item.kind, _dumps(dict(item.type_settings)), item.zone),
             )
         case Device():
             conn.execute(
-                "INSERT INTO devices (id, room_id, kind, protocol, config_json) VALUES (?, ?, ?, ?, ?)"
-                " ON CONFLICT (id) DO UPDATE SET room_id = excluded.room_id, kind = excluded.kind,"
-                " protocol = excluded.protocol, config_json = excluded.config_json",
-                (item.id, item.room_id, item.kind, item.protocol, _dumps(dict(item.config))),
+                "INSERT INTO devices (id, room_id, kind, protocol, config_json, zone)"
+                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET room_id = excluded.room_id,"
+                " kind = excluded.kind, protocol = excluded.protocol, config_json = excluded.config_json,"
+                " zone = excluded.zone",
+                (item.id, item.room_id, item.kind, item.protocol, _dumps(dict(item.config)), item.zone),
+            )
+        case Staff():
+            conn.execute(
+                "INSERT INTO staff (id, username, username_key, display_name, role, password_hash, active)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET username = excluded.username,"
+                " username_key = excluded.username_key, display_name = excluded.display_name,"
+                " role = excluded.role, password_hash = excluded.password_hash, active = excluded.active",
+                (
+                    item.id,
+                    item.username,
+                    item.username.lower(),
+                    item.display_name,
+                    item.role,
+                    item.password_hash,
+                    int(item.active),
+                ),
             )
         case Booking():
             conn.execute(
@@ -162,6 +181,7 @@ def _room(row: sqlite3.Row) -> Room:
         name=row["name"],
         kind=row["kind"],
         type_settings=_int_map(json.loads(row["settings_json"] or "{}")),
+        zone=row["zone"] or "",
     )
 
 
@@ -172,6 +192,18 @@ def _device(row: sqlite3.Row) -> Device:
         protocol=row["protocol"],
         room_id=row["room_id"],
         config=json.loads(row["config_json"]),
+        zone=row["zone"] or "",
+    )
+
+
+def _staff(row: sqlite3.Row) -> Staff:
+    return Staff(
+        id=row["id"],
+        username=row["username"],
+        display_name=row["display_name"],
+        role=row["role"],
+        password_hash=row["password_hash"],
+        active=bool(row["active"]),
     )
 
 
@@ -549,6 +581,24 @@ class EdgeStore:
             return _device(row) if row else None
 
         return await self._call(read)
+
+    async def staff_member(self, username: str) -> Staff | None:
+        """The staff member with this username (compared lower-cased), active ones first."""
+        key = username.lower()
+
+        def read(conn: sqlite3.Connection) -> Staff | None:
+            row = conn.execute(
+                "SELECT * FROM staff WHERE username_key = ? ORDER BY active DESC, id LIMIT 1", (key,)
+            ).fetchone()
+            return _staff(row) if row else None
+
+        return await self._call(read)
+
+    async def staff_members(self) -> list[Staff]:
+        """Every staff member the cloud sent (inactive ones included), by username."""
+        return await self._call(
+            lambda c: [_staff(r) for r in c.execute("SELECT * FROM staff ORDER BY username_key, id")]
+        )
 
     async def booking(self, ref: str) -> Booking | None:
         """One cached booking."""

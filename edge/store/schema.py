@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (
@@ -22,15 +22,27 @@ CREATE TABLE IF NOT EXISTS rooms (
     id TEXT PRIMARY KEY,
     name TEXT NOT NULL,
     kind TEXT NOT NULL,
-    settings_json TEXT NOT NULL DEFAULT '{}'
+    settings_json TEXT NOT NULL DEFAULT '{}',
+    zone TEXT NOT NULL DEFAULT ''
 );
 CREATE TABLE IF NOT EXISTS devices (
     id TEXT PRIMARY KEY,
     room_id TEXT,
     kind TEXT NOT NULL,
     protocol TEXT NOT NULL,
-    config_json TEXT NOT NULL
+    config_json TEXT NOT NULL,
+    zone TEXT NOT NULL DEFAULT ''
 );
+CREATE TABLE IF NOT EXISTS staff (
+    id TEXT PRIMARY KEY,
+    username TEXT NOT NULL,
+    username_key TEXT NOT NULL,
+    display_name TEXT NOT NULL,
+    role TEXT NOT NULL,
+    password_hash TEXT NOT NULL,
+    active INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS staff_username ON staff (username_key);
 CREATE TABLE IF NOT EXISTS bookings (
     ref TEXT PRIMARY KEY,
     room_id TEXT NOT NULL,
@@ -108,4 +120,6 @@ ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("store_info", "settings_json", "TEXT NOT NULL DEFAULT '{}'"),
     ("rooms", "settings_json", "TEXT NOT NULL DEFAULT '{}'"),
     ("room_sessions", "since", "REAL"),
+    ("rooms", "zone", "TEXT NOT NULL DEFAULT ''"),
+    ("devices", "zone", "TEXT NOT NULL DEFAULT ''"),
 )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from edge.link import convert
-from edge.records import Booking, Device, ItemKind, OutboxEvent, Room, StoreInfo, Tombstone
+from edge.records import Booking, Device, ItemKind, OutboxEvent, Room, Staff, StoreInfo, Tombstone
 from protos import edgelink_pb2 as pb
 
 
@@ -67,4 +67,26 @@ def test_outbox_events_become_one_event_batch() -> None:
     assert [(e.seq, e.kind, e.occurred_at_ms, e.payload_json) for e in message.events.events] == [
         (4, "redemption", 1000, '{"a":1}'),
         (5, "x", 2, "{}"),
+    ]
+
+
+def test_staff_and_alarm_zones_convert() -> None:
+    data = pb.StoreData(
+        changes=[
+            pb.Change(
+                cursor=1,
+                staff=pb.Staff(
+                    id="u1", username="li", display_name="Li", role="cleaner", password_hash="$h", active=True
+                ),
+            ),
+            pb.Change(cursor=2, room=pb.Room(id="r1", name="Room 1", kind="ktv", zone="floor-2")),
+            pb.Change(cursor=3, device=pb.Device(id="sm-1", kind="smoke", protocol="mqtt", zone="floor-2")),
+            pb.Change(cursor=4, deleted=True, staff=pb.Staff(id="u2")),
+        ]
+    )
+    assert convert.changes_from_pb(data) == [
+        Staff("u1", "li", "Li", "cleaner", "$h", True),
+        Room("r1", "Room 1", "ktv", zone="floor-2"),
+        Device("sm-1", "smoke", "mqtt", None, {}, zone="floor-2"),
+        Tombstone(ItemKind.STAFF, "u2"),
     ]
