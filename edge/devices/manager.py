@@ -151,6 +151,11 @@ class DeviceManager:
         """Every device's availability, by device id."""
         return dict(self._availability)
 
+    def last_seen(self) -> dict[str, float]:
+        """When each device was last heard from, in unix seconds of the edge's clock (never heard: absent)."""
+        now, mono = self._clock.now(), self._monotonic()
+        return {d: now - (mono - h.last_seen) for d, h in self._health.items() if h.last_seen is not None}
+
     def record(self, device_id: str) -> Device | None:
         """The device record the running driver was built from."""
         return self._records.get(device_id)

@@ -24,6 +24,7 @@ class JournalKind(StrEnum):
     REDEMPTION = "redemption"
     FORCED_COMMAND = "forced_command"
     ALARM = "alarm"
+    STAFF_ACTION = "staff_action"
 
 
 @dataclass(frozen=True, slots=True)

@@ -440,6 +440,21 @@ class EdgeStore:
         self.outbox_changed = asyncio.Event()
         self._executor: ThreadPoolExecutor | None = None
         self._conn: sqlite3.Connection | None = None
+        self._listeners: list[Callable[[], None]] = []
+
+    def subscribe(self, callback: Callable[[], None]) -> Callable[[], None]:
+        """Call `callback()` after every committed write (live views re-read); returns the unsubscribe."""
+        self._listeners.append(callback)
+
+        def unsubscribe() -> None:
+            if callback in self._listeners:
+                self._listeners.remove(callback)
+
+        return unsubscribe
+
+    def _changed(self) -> None:
+        for callback in list(self._listeners):
+            callback()
 
     # ---- lifetime ----
 
@@ -544,6 +559,7 @@ class EdgeStore:
                 )
 
         await self._call(write)
+        self._changed()
 
     async def store_info(self) -> StoreInfo | None:
         """The store's info, if received."""
@@ -713,6 +729,7 @@ class EdgeStore:
         result = await self._call(run)
         if added:
             self.outbox_changed.set()
+        self._changed()
         return result
 
     async def read(self, fn: Callable[[Tx], T]) -> T:
@@ -750,7 +767,10 @@ class EdgeStore:
                 conn.executemany("DELETE FROM outbox WHERE seq = ?", batch)
                 return conn.total_changes - before
 
-        return await self._call(write) if batch else 0
+        deleted = await self._call(write) if batch else 0
+        if deleted:
+            self._changed()
+        return deleted
 
     # ---- commands ----
 
