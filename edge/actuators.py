@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -78,8 +79,8 @@ class SessionActuators(RoomActuators, Protocol):
 class StoreActuators(SessionActuators, Protocol):
     """Store-wide actions: every door at once (alarms) and printing."""
 
-    async def unlock_all(self) -> list[DoorResult]:
-        """Unlock every lock of the store at once; report each door."""
+    async def unlock_all(self, only: Collection[str] | None = None) -> list[DoorResult]:
+        """Unlock every lock and gate (only those of the `only` device ids when given) at once."""
         ...
 
     async def print_text(

@@ -15,7 +15,7 @@ import logging
 import random
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Collection, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -247,9 +247,13 @@ class DeviceManager:
         self._set_status(lock.device_id, _lock_status(status))
         return status
 
-    async def unlock_all(self) -> list[DoorResult]:
-        """Unlock every lock and release every gate of the store at once (alarms); report each door."""
-        doors = [b for b in self._devices.values() if b.lock is not None or b.gate is not None]
+    async def unlock_all(self, only: Collection[str] | None = None) -> list[DoorResult]:
+        """Unlock every lock and release every gate (of the `only` device ids when given) at once."""
+        doors = [
+            b
+            for b in self._devices.values()
+            if (b.lock is not None or b.gate is not None) and (only is None or b.record.id in only)
+        ]
 
         async def one(built: BuiltDevice) -> DoorResult:
             try:

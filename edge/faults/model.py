@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -96,6 +96,8 @@ class FaultSpec:
     device_id: str | None = None
     device_kind: str = "room"
     room_id: str | None = None
+    # The alarm zone an alarm affects ("": the whole store); other faults leave it empty.
+    zone: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +113,7 @@ class Fault:
     room_id: str | None
     raised_at: float
     resolved_at: float | None = None
+    zone: str = ""
 
     @property
     def subject(self) -> str:
@@ -148,6 +151,7 @@ def make_fault(spec: FaultSpec, fault_id: str, now: float) -> Fault:
         device_kind=spec.device_kind,
         room_id=spec.room_id,
         raised_at=now,
+        zone=spec.zone,
     )
 
 
@@ -162,4 +166,56 @@ def fault_payload(fault: Fault) -> dict[str, Any]:
         "severity": fault.severity.value,
         "audience": ROUTES[fault.severity].value,
         "message": fault.message,
+        "zone": fault.zone,
     }
+
+
+@dataclass(frozen=True, slots=True)
+class Placed:
+    """Where a device sits for alarms: its room (None: store-wide) and its own zone."""
+
+    device_id: str
+    room_id: str | None
+    zone: str = ""
+
+
+def alarm_zone(spec: FaultSpec, room_zones: Mapping[str, str], devices: Iterable[Placed]) -> str:
+    """The zone an alarm affects: its room's, else its device's (its room's, else its own); "" is the store.
+
+    A trigger with no zone (an unknown room or device, a store without zones, the panel's button
+    with no room) alarms the whole store.
+    """
+    if spec.room_id is not None and spec.room_id in room_zones:
+        return room_zones[spec.room_id]
+    for device in devices:
+        if device.device_id == spec.device_id:
+            if device.room_id is not None:
+                return room_zones.get(device.room_id, "")
+            return device.zone
+    return ""
+
+
+def device_zone(device: Placed, room_zones: Mapping[str, str]) -> str:
+    """A device's zone: its room's when it has one, else its own ("": no zone)."""
+    return room_zones.get(device.room_id, "") if device.room_id is not None else device.zone
+
+
+def in_alarm_zone(zone_of_door: str, zone: str) -> bool:
+    """Whether a door in zone_of_door opens for an alarm of zone ("" alarms every door).
+
+    A door without a zone (a shared exit, a room no zone was given) opens for every alarm: people
+    leaving an alarmed zone may have to pass it.
+    """
+    return not zone or not zone_of_door or zone_of_door == zone
+
+
+def alarm_doors(zone: str, devices: Iterable[Placed], room_zones: Mapping[str, str]) -> frozenset[str] | None:
+    """The devices whose doors an alarm of zone opens (None: every door of the store)."""
+    if not zone:
+        return None
+    return frozenset(d.device_id for d in devices if in_alarm_zone(device_zone(d, room_zones), zone))
+
+
+def alarm_rooms(zone: str, room_zones: Mapping[str, str]) -> list[str]:
+    """The rooms an alarm of zone warns (sorted)."""
+    return sorted(r for r, z in room_zones.items() if in_alarm_zone(z, zone))

@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from edge.actuators import Announcement, DeviceFailure, StoreActuators
 from edge.clock import Clock
 from edge.faults import writes
-from edge.faults.model import ALARMS, Fault, FaultCode, FaultSpec
+from edge.faults.model import (
+    ALARMS,
+    Fault,
+    FaultCode,
+    FaultSpec,
+    Placed,
+    alarm_doors,
+    alarm_rooms,
+    alarm_zone,
+)
 from edge.journal.model import JournalKind
 from edge.sessions.model import RoomState, SessionSettings
 from edge.store import EdgeStore, Tx
@@ -52,6 +62,7 @@ class AlarmOutcome:
     fault: Fault | None
     opened: tuple[str, ...]
     failed: tuple[str, ...]
+    zone: str = ""  # the zone alarmed ("": the whole store)
 
 
 def failure_spec(err: DeviceFailure, room_id: str | None, what: str, kind: str = "") -> FaultSpec:
@@ -66,7 +77,7 @@ def failure_spec(err: DeviceFailure, room_id: str | None, what: str, kind: str =
 
 
 class FaultService:
-    """Raises and resolves faults in their own transactions; opens every door on smoke or emergency."""
+    """Raises and resolves faults in their own transactions; on smoke or emergency opens the zone's doors."""
 
     def __init__(
         self,
@@ -131,10 +142,20 @@ class FaultService:
         return bool(await self._store.read(alarm_ids))
 
     async def alarm(self, spec: FaultSpec) -> AlarmOutcome:
-        """Smoke or emergency: open every door at once, then record the fault, journal and alert."""
+        """Smoke or emergency: open every door of the affected zone at once, then record, journal and alert.
+
+        The zone is the trigger's room's (or a store-wide sensor's own); a trigger with no zone
+        opens every door of the store.
+        """
         if spec.code not in ALARMS:
             raise ValueError(f"{spec.code!r} is not an alarm")
-        doors = await self._doors.unlock_all() if self._doors is not None else []
+        room_zones = {r.id: r.zone for r in await self._store.rooms()}
+        placed = [Placed(d.id, d.room_id, d.zone) for d in await self._store.devices()]
+        zone = alarm_zone(spec, room_zones, placed)
+        only = alarm_doors(zone, placed, room_zones)
+        doors = await self._doors.unlock_all(only) if self._doors is not None else []
+        if zone:
+            spec = replace(spec, zone=zone, message=f"{spec.message} (zone {zone})")
         now = self._clock.now()
         at_ms = int(now * 1000)
 
@@ -151,6 +172,7 @@ class FaultService:
                     "device_id": spec.device_id,
                     "room_id": spec.room_id,
                     "fault_id": fault_id,
+                    "zone": zone,
                 },
             )
             for door in doors:
@@ -171,27 +193,34 @@ class FaultService:
             fault,
             tuple(d.device_id for d in doors if d.failure is None),
             tuple(d.device_id for d in doors if d.failure is not None),
+            zone,
         )
         logger.critical(
-            "alarm: every door unlocked",
+            "alarm: doors unlocked",
             extra={
                 "code": spec.code,
                 "device_id": spec.device_id,
+                "zone": zone or "*",
                 "opened": len(outcome.opened),
                 "failed": list(outcome.failed),
             },
         )
-        await self._alert_rooms()
+        await self._alert_rooms(alarm_rooms(zone, room_zones))
         return outcome
 
-    async def _alert_rooms(self) -> None:
+    async def _alert_rooms(self, room_ids: list[str]) -> None:
         if self._doors is None:
             return
-        for room in await self._store.rooms():
+        doors = self._doors
+
+        async def one(room_id: str) -> None:
             try:
-                await self._doors.announce(room.id, ALARM_ANNOUNCEMENT)
+                await doors.announce(room_id, ALARM_ANNOUNCEMENT)
             except DeviceFailure as err:
-                logger.warning("alarm announcement failed", extra={"room_id": room.id, "code": err.code})
+                logger.warning("alarm announcement failed", extra={"room_id": room_id, "code": err.code})
+
+        # Every speaker at once: an alarm waits for no slow room.
+        await asyncio.gather(*(one(r) for r in room_ids))
 
 
 __all__ = ["ALARM_KEY", "AlarmOutcome", "FaultCode", "FaultService", "Resolution", "failure_spec"]

@@ -245,6 +245,7 @@ def _fault(row: sqlite3.Row) -> Fault:
         room_id=row["room_id"],
         raised_at=row["raised_at"],
         resolved_at=row["resolved_at"],
+        zone=row["zone"] or "",
     )
 
 
@@ -363,7 +364,7 @@ class Tx:
         """Record a new open fault."""
         self.conn.execute(
             "INSERT INTO faults (id, subject, device_id, device_kind, room_id, code, severity, message,"
-            " raised_at, resolved_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)",
+            " raised_at, resolved_at, zone) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)",
             (
                 fault.id,
                 fault.subject,
@@ -374,6 +375,7 @@ class Tx:
                 fault.severity.value,
                 fault.message,
                 fault.raised_at,
+                fault.zone,
             ),
         )
 

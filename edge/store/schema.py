@@ -97,7 +97,8 @@ CREATE TABLE IF NOT EXISTS faults (
     severity TEXT NOT NULL,
     message TEXT NOT NULL,
     raised_at REAL NOT NULL,
-    resolved_at REAL
+    resolved_at REAL,
+    zone TEXT NOT NULL DEFAULT ''
 );
 CREATE UNIQUE INDEX IF NOT EXISTS faults_one_open ON faults (subject, code) WHERE resolved_at IS NULL;
 CREATE INDEX IF NOT EXISTS faults_room ON faults (room_id, resolved_at);
@@ -122,4 +123,5 @@ ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("room_sessions", "since", "REAL"),
     ("rooms", "zone", "TEXT NOT NULL DEFAULT ''"),
     ("devices", "zone", "TEXT NOT NULL DEFAULT ''"),
+    ("faults", "zone", "TEXT NOT NULL DEFAULT ''"),
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from edge.actuators import Announcement, DeviceFailure, DoorResult, NoSuchDevice
@@ -74,9 +75,11 @@ class RecordingActuators:
         self.announced.append((room_id, announcement))
         return room_id
 
-    async def unlock_all(self) -> list[DoorResult]:
+    async def unlock_all(self, only: Collection[str] | None = None) -> list[DoorResult]:
         results = []
         for room_id, lock in sorted(self.locks.items()):
+            if only is not None and lock not in only:
+                continue
             try:
                 self._lock(room_id)
             except DeviceFailure as err:

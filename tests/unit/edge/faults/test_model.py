@@ -57,4 +57,5 @@ def test_the_fault_event_names_its_id_severity_and_audience() -> None:
         "severity": "critical",
         "audience": Audience.HQ_AND_MAINTAINER.value,
         "message": "bolt stuck",
+        "zone": "",
     }

@@ -13,7 +13,7 @@ from edge.clock import FakeClock
 from edge.faults.model import FaultSpec
 from edge.faults.services import FaultService
 from edge.journal.model import verify
-from edge.records import Room, StoreInfo
+from edge.records import Device, Room, StoreInfo
 from edge.sessions.model import Move, RoomState
 from edge.sessions.services import SessionService
 from edge.store import EdgeStore
@@ -112,3 +112,38 @@ async def test_smoke_unlocks_every_door_at_once_journals_it_and_alerts_every_roo
 async def test_only_smoke_and_emergency_are_alarms(faults: FaultService) -> None:
     with pytest.raises(ValueError):
         await faults.alarm(JAM)
+
+
+async def test_smoke_in_a_zoned_room_opens_only_its_zone_and_names_the_zone(tmp_path: Path) -> None:
+    actuators = RecordingActuators(locks={"r1": "lock-1", "r2": "lock-2", "r3": "lock-3"})
+    async with EdgeStore(tmp_path / "zoned.db") as store:
+        await store.apply_store_data(
+            True,
+            1,
+            [
+                StoreInfo("s1"),
+                Room("r1", zone="floor-1"),
+                Room("r2", zone="floor-2"),
+                Room("r3", zone="floor-2"),
+                Device("lock-1", "lock", "mqtt", "r1"),
+                Device("lock-2", "lock", "mqtt", "r2"),
+                Device("lock-3", "lock", "mqtt", "r3"),
+                Device("smoke-3", "sensor", "mqtt", "r3", {"sensor": "smoke"}),
+            ],
+        )
+        faults = FaultService(store, FakeClock(T0), doors=actuators)
+        outcome = await faults.alarm(FaultSpec("smoke", "smoke sensor triggered", "smoke-3", "sensor", "r3"))
+        assert outcome.zone == "floor-2"
+        assert sorted(outcome.opened) == ["lock-2", "lock-3"]
+        assert sorted(actuators.unlocked) == ["r2", "r3"]
+        assert sorted(room for room, a in actuators.announced if a.kind == "alarm") == ["r2", "r3"]
+        [fault] = [p for k, p in await outbox(store) if k == "fault"]
+        assert (fault["severity"], fault["zone"]) == ("critical", "floor-2")
+        assert "floor-2" in fault["message"]
+        [entry] = [e for e in await store.journal() if e.kind == "alarm"]
+        assert json.loads(entry.payload_json)["zone"] == "floor-2"
+
+        # The panel's button with no room still opens every door of the store.
+        everything = await faults.alarm(FaultSpec("emergency", "from the panel", None, "panel", None))
+        assert everything.zone == ""
+        assert sorted(everything.opened) == ["lock-1", "lock-2", "lock-3"]
