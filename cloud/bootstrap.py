@@ -103,6 +103,7 @@ class CloudServer:
             enroll_target=self.enroll_target,
         )
         self.app = build_app(context)
+            uploads_dir=settings.uploads_dir,
         install_payments(self.app, settings, self.clock)
         await self._start_http(self.app)
         # Every worker sweeps: a sweep is idempotent (each expiry is one guarded transition).

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Annotated
 
 from fastapi import Cookie, Depends, Header, Request
@@ -47,6 +48,8 @@ class AppContext:
     grpc_target: str
     enroll_target: str
     passwords: Passwords = field(default_factory=Passwords)
+    # where uploads (work-order photos) are kept; None: this process takes no uploads
+    uploads_dir: Path | None = None
 
 
 def get_context(request: Request) -> AppContext:

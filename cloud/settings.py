@@ -54,6 +54,11 @@ class CloudSettings(BaseSettings):
             return self.db_url
         return f"sqlite+aiosqlite:///{self.data_dir / 'cloud.db'}"
 
+    @property
+    def uploads_dir(self) -> Path:
+        """Where uploaded files (work-order photos) are kept: data_dir/uploads."""
+        return self.data_dir / "uploads"
+
     def resolve_master_key(self) -> bytes:
         """The 32-byte master key: from settings, or (demo only) from data_dir/master.key, made if absent."""
         if self.master_key is not None:

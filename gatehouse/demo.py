@@ -50,6 +50,8 @@ def show(console: Console, info: dict[str, Any], path: Path) -> None:
     console.print(f"  API token   {info['api_token']}")
     logins = ", ".join(f"{x['login']} ({x['role']})" for x in info["logins"])
     if info["logins"]:
+    maint = f"{info['cloud']['url']}/maint/"
+    console.print(f"  maintainers {maint}   (maintainer@demo: the region's faults, on site, resolve)")
         console.print(f"  logins      {logins}; password {info['logins'][0]['password']}")
     table = Table(title="Stores")
     for column in ("store", "id", "edge panel", "MQTT port", "rooms"):

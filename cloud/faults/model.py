@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
 from cloud.edgelink.model import InvalidPayload
-from cloud.errors import Conflict
+from cloud.errors import Conflict, Invalid
 
 
 class WorkOrderState(StrEnum):
@@ -146,3 +147,75 @@ def parse_fault(payload: Mapping[str, Any], *, default_id: str) -> FaultReport:
         severity=severity,
         message=message[:2000],
     )
+
+
+# ---- the maintainer's queue, work log and on-site check ----
+
+# Most urgent first: the queue sorts by this rank, then by age (oldest first).
+SEVERITY_RANK: Mapping[str, int] = {Severity.CRITICAL.value: 0, Severity.MINOR.value: 1}
+
+
+def queue_key(severity: str, raised_at: datetime, order_id: str) -> tuple[int, datetime, str]:
+    """The sort key of a work order in a maintainer's queue: severity, then age, then id."""
+    return SEVERITY_RANK.get(severity, len(SEVERITY_RANK)), raised_at, order_id
+
+
+class EntryKind(StrEnum):
+    """What a line of a work order's log records."""
+
+    OPEN = "open"
+    ASSIGN = "assign"
+    START = "start"  # on site
+    RESOLVE = "resolve"
+    NOTE = "note"
+    PHOTO = "photo"
+
+
+# The log line each transition writes.
+ENTRY_OF_ACTION: Mapping[Action, EntryKind] = {
+    Action.ASSIGN: EntryKind.ASSIGN,
+    Action.START: EntryKind.START,
+    Action.RESOLVE: EntryKind.RESOLVE,
+}
+
+MAX_NOTE_LENGTH = 2000
+
+
+class NoteRequired(Invalid):
+    """A resolution (or a note) needs some words on what was found and done."""
+
+    code = "note_required"
+
+
+class WorkOrderClosed(Conflict):
+    """A resolved work order takes no more notes or photos."""
+
+    code = "work_order_resolved"
+
+
+class WrongRoom(Conflict):
+    """The scanned room QR is of another room than the work order's."""
+
+    code = "wrong_room"
+
+
+def clean_note(text: str) -> str:
+    """The note stripped; NoteRequired when empty, Invalid when too long."""
+    stripped = text.strip()
+    if not stripped:
+        raise NoteRequired("write what was found and done", field="note")
+    if len(stripped) > MAX_NOTE_LENGTH:
+        raise Invalid(f"a note has at most {MAX_NOTE_LENGTH} characters", code="note_too_long", field="note")
+    return stripped
+
+
+def check_open_for_work(state: WorkOrderState) -> None:
+    """Notes and photos go to work orders not yet resolved."""
+    if state is WorkOrderState.RESOLVED:
+        raise WorkOrderClosed("the work order is resolved", field="state")
+
+
+def check_on_site_room(order_room_id: str | None, scanned_room_id: str) -> None:
+    """The scanned room must be the work order's (any room of the store for a store-wide device)."""
+    if order_room_id is not None and order_room_id != scanned_room_id:
+        raise WrongRoom(f"this is the code of room {scanned_room_id}, not {order_room_id}", field="code")

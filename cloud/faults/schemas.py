@@ -50,3 +50,46 @@ class ResolveIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     resolution: str = Field(default="", max_length=2000)
+
+
+class EntryOut(BaseModel):
+    """A line of a work order's log: a transition or a note."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    work_order_id: str
+    at: datetime
+    actor: str
+    kind: str
+    from_state: str | None
+    to_state: str | None
+    text: str
+
+
+class PhotoOut(BaseModel):
+    """A photo of a work order (its bytes at GET .../photos/{id})."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    work_order_id: str
+    uploader: str
+    content_type: str
+    size_bytes: int
+    sha256: str
+    created_at: datetime
+
+
+class NoteIn(BaseModel):
+    """POST /api/v1/work-orders/{id}/notes."""
+
+    model_config = ConfigDict(extra="forbid")
+    text: str = Field(max_length=4000)
+
+
+class OnSiteIn(BaseModel):
+    """POST /api/v1/work-orders/{id}/on-site: the text of the room's printed QR."""
+
+    model_config = ConfigDict(extra="forbid")
+    code: str = Field(max_length=512)

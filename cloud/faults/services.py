@@ -10,14 +10,24 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cloud.audit.services import record_audit
-from cloud.auth.model import Principal
+from cloud.auth.model import Principal, in_reach
 from cloud.auth.scoping import store_filter
 from cloud.clock import Clock
 from cloud.edgelink.commands import LinkRegistry, run_command
 from cloud.edgelink.model import EdgeOffline, EdgeTimeout
 from cloud.errors import NotFound
-from cloud.faults.model import Action, EdgeSync, FaultReport, WorkOrderState, check_action, route
-from cloud.faults.tables import WorkOrder
+from cloud.faults.model import (
+    ENTRY_OF_ACTION,
+    Action,
+    EdgeSync,
+    EntryKind,
+    FaultReport,
+    WorkOrderState,
+    check_action,
+    clean_note,
+    route,
+)
+from cloud.faults.tables import WorkOrder, WorkOrderEntry
 from cloud.ids import new_id
 from cloud.tenancy.services import get_store
 from cloud.tenancy.tables import Store
@@ -28,6 +38,33 @@ logger = logging.getLogger(__name__)
 RESOLVE_COMMAND = "resolve_fault"
 RESOLVE_TIMEOUT_S = 10.0
 SYSTEM_ACTOR = "system:faults"
+
+
+def add_entry(
+    session: AsyncSession,
+    order: WorkOrder,
+    *,
+    at: datetime,
+    actor: str,
+    kind: EntryKind,
+    text: str = "",
+    from_state: str | None = None,
+    to_state: str | None = None,
+) -> WorkOrderEntry:
+    """Add a line to the work order's log (inside the caller's transaction)."""
+    entry = WorkOrderEntry(
+        id=new_id("woe", 12),
+        work_order_id=order.id,
+        tenant_id=order.tenant_id,
+        at=at,
+        actor=actor,
+        kind=kind.value,
+        from_state=from_state,
+        to_state=to_state,
+        text=text,
+    )
+    session.add(entry)
+    return entry
 
 
 def work_order_view(order: WorkOrder) -> dict[str, Any]:
@@ -100,6 +137,16 @@ async def open_from_fault(
         edge_synced_at=None,
     )
     session.add(order)
+    await session.flush()  # the log line refers to the order
+    add_entry(
+        session,
+        order,
+        at=now,
+        actor=f"edge:{edge_id}",
+        kind=EntryKind.OPEN,
+        text=report.message,
+        to_state=order.state,
+    )
     record_audit(
         session,
         at=now,
@@ -162,16 +209,25 @@ async def get_work_order(session: AsyncSession, principal: Principal, order_id: 
     return order
 
 
+async def get_reachable(session: AsyncSession, principal: Principal, order_id: str) -> WorkOrder:
+    """The work order, if it lies in the caller's tenant and region or stores (NotFound otherwise)."""
+    order = await get_work_order(session, principal, order_id)
+    if not in_reach(principal, order.tenant_id, store_id=order.store_id, region_id=order.region_id):
+        raise NotFound(f"no work order {order_id}", code="work_order_not_found", field="work_order_id")
+    return order
+
+
 async def _act(
     uow: UnitOfWork,
     clock: Clock,
     principal: Principal,
     order_id: str,
     action: Action,
+    note: str = "",
     **changes: Any,
 ) -> WorkOrder:
     session = uow.session
-    order = await get_work_order(session, principal, order_id)
+    order = await get_reachable(session, principal, order_id)
     target = check_action(WorkOrderState(order.state), action)
     before = work_order_view(order)
     now = clock.now()
@@ -186,6 +242,16 @@ async def _act(
     elif action is Action.RESOLVE:
         order.resolved_at = now
         order.edge_sync = EdgeSync.PENDING.value
+    add_entry(
+        session,
+        order,
+        at=now,
+        actor=principal.actor,
+        kind=ENTRY_OF_ACTION[action],
+        text=note,
+        from_state=before["state"],
+        to_state=order.state,
+    )
     record_audit(
         session,
         at=now,
@@ -205,12 +271,16 @@ async def assign(
     uow: UnitOfWork, clock: Clock, principal: Principal, order_id: str, assignee: str
 ) -> WorkOrder:
     """Give the work order to someone (again, to hand it over)."""
-    return await _act(uow, clock, principal, order_id, Action.ASSIGN, assignee=assignee)
+    return await _act(
+        uow, clock, principal, order_id, Action.ASSIGN, note=f"assigned to {assignee}", assignee=assignee
+    )
 
 
-async def start(uow: UnitOfWork, clock: Clock, principal: Principal, order_id: str) -> WorkOrder:
+async def start(
+    uow: UnitOfWork, clock: Clock, principal: Principal, order_id: str, note: str = ""
+) -> WorkOrder:
     """The assignee has started on site."""
-    return await _act(uow, clock, principal, order_id, Action.START)
+    return await _act(uow, clock, principal, order_id, Action.START, note=note)
 
 
 async def resolve(
@@ -223,11 +293,13 @@ async def resolve(
 ) -> WorkOrder:
     """Confirm the fix on site; then tell the edge, which returns the room to service.
 
-    The resolution commits first; telling the edge is retried when it reconnects if it is offline now.
+    The resolution (some words on what was done) commits first; telling the edge is retried when
+    it reconnects if it is offline now.
     """
+    text = clean_note(resolution)
     async with sessionmaker() as session:
         order = await _act(
-            UnitOfWork(session), clock, principal, order_id, Action.RESOLVE, resolution=resolution or None
+            UnitOfWork(session), clock, principal, order_id, Action.RESOLVE, note=text, resolution=text
         )
         order_id = order.id
     await deliver_resolution(sessionmaker, clock, registry, order_id)

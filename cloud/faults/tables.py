@@ -1,10 +1,10 @@
-"""ORM table of fault work orders."""
+"""ORM tables of fault work orders, their work log and their photos."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cloud.orm import Base
@@ -47,3 +47,37 @@ class WorkOrder(Base):
     edge_sync: Mapped[str | None] = mapped_column(String(20))
     edge_sync_code: Mapped[str | None] = mapped_column(String(60))
     edge_synced_at: Mapped[datetime | None]
+
+
+class WorkOrderEntry(Base):
+    """One line of a work order's log: a transition or a note, who wrote it, and the states around it."""
+
+    __tablename__ = "work_order_entries"
+    __table_args__ = (Index("ix_work_order_entries_order_at", "work_order_id", "at"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    work_order_id: Mapped[str] = mapped_column(ForeignKey("work_orders.id"))
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"))
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(200), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    from_state: Mapped[str | None] = mapped_column(String(20))
+    to_state: Mapped[str | None] = mapped_column(String(20))
+    text: Mapped[str] = mapped_column(Text)
+
+
+class WorkOrderPhoto(Base):
+    """A photo taken on site, kept on disk under the uploads directory by a random name."""
+
+    __tablename__ = "work_order_photos"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    work_order_id: Mapped[str] = mapped_column(ForeignKey("work_orders.id"), index=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"))
+    uploader: Mapped[str] = mapped_column(String(200))
+    content_type: Mapped[str] = mapped_column(String(40))
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    # relative to the uploads directory; never derived from the client's file name
+    stored_path: Mapped[str] = mapped_column(String(300))
+    created_at: Mapped[datetime]
