@@ -113,6 +113,20 @@ async def set_one(
     return values.get(key)
 
 
+async def edge_layers(
+    session: AsyncSession, tenant_id: str, store_id: str
+) -> tuple[dict[str, int], dict[str, int]]:
+    """The chain's and the store's edge session settings, as the store's edge receives them."""
+    layers, _ = await load_layers(session, tenant_id, store_id=store_id)
+    return model.edge_layer(layers.get(Level.CHAIN, {})), model.edge_layer(layers.get(Level.STORE, {}))
+
+
+async def type_edge_layer(session: AsyncSession, tenant_id: str, room_type: str) -> dict[str, int]:
+    """A room type's edge session settings."""
+    row = await get_row(session, tenant_id, Level.ROOM_TYPE, room_type)
+    return model.edge_layer(row.values if row is not None else {})
+
+
 async def effective_grace(session: AsyncSession, tenant_id: str, store_id: str | None) -> int:
     """The early-arrival grace an edge of this store applies (store > chain > default)."""
     layers, _ = await load_layers(session, tenant_id, store_id=store_id)

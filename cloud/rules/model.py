@@ -71,8 +71,22 @@ SPECS: dict[str, Spec] = {
         Spec("reschedule_notice_min", Kind.INT, 60, 0, 10080, "minutes"),
         # The edge applies one grace per store: a room type cannot set it.
         Spec("early_grace_s", Kind.INT, 900, 0, 6 * 3600, "seconds", frozenset({Level.STORE, Level.CHAIN})),
+        # How long before a session's end the edge flashes the lights and speaks in the room.
+        Spec("warning_lead_min", Kind.INT, 5, 0, 120, "minutes"),
     )
 }
+
+# The settings a store's edge applies to room sessions (protos/README.md), sent in its store data.
+EDGE_SETTING_KEYS = ("warning_lead_min", "cleaning_gap_min", "early_grace_s")
+
+
+def edge_layer(values: Mapping[str, Any]) -> dict[str, int]:
+    """What one level sets of the edge's session settings (whole numbers only)."""
+    return {
+        key: int(value)
+        for key in EDGE_SETTING_KEYS
+        if isinstance(value := values.get(key), int) and not isinstance(value, bool)
+    }
 
 
 MAX_CLEANING_GAP_MIN = SPECS["cleaning_gap_min"].hi

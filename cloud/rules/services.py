@@ -16,8 +16,8 @@ from cloud.rules import levels, model
 from cloud.rules.model import Bound, Effective, Level
 from cloud.rules.tables import BookingSettings
 from cloud.tenancy.model import check_kind
-from cloud.tenancy.services import get_room, get_store, publish_store_info
-from cloud.tenancy.tables import Store
+from cloud.tenancy.services import get_room, get_store, publish_room, publish_store_info
+from cloud.tenancy.tables import Room, Store
 from cloud.uow import UnitOfWork
 
 
@@ -57,17 +57,27 @@ async def get_level(session: AsyncSession, principal: Principal, level: Level, s
     return await _view(session, principal.tenant_id, level, scope)
 
 
-async def _refresh_graces(session: AsyncSession, tenant_id: str, store_ids: list[str] | None = None) -> None:
-    """Keep every (or the given) store's early grace column equal to its effective value; tell the edges."""
+async def _refresh_stores(session: AsyncSession, tenant_id: str, store_ids: list[str] | None = None) -> None:
+    """Tell every (or the given) store's edge its session settings; keep the grace column in step."""
     query = select(Store).where(Store.tenant_id == tenant_id)
     if store_ids is not None:
         query = query.where(Store.id.in_(store_ids))
     for store in list(await session.scalars(query.order_by(Store.id))):
-        grace = await levels.effective_grace(session, tenant_id, store.id)
-        if store.early_grace_s != grace:
-            store.early_grace_s = grace
-            await session.flush()
-            await publish_store_info(session, store)
+        store.early_grace_s = await levels.effective_grace(session, tenant_id, store.id)
+        await session.flush()
+        await publish_store_info(session, store)
+
+
+async def _refresh_rooms(session: AsyncSession, tenant_id: str, room_type: str) -> None:
+    """Tell the edges of every store with rooms of this type the type's session settings."""
+    rooms = await session.scalars(
+        select(Room)
+        .join(Store, Store.id == Room.store_id)
+        .where(Store.tenant_id == tenant_id, Room.room_type == room_type)
+        .order_by(Room.id)
+    )
+    for room in list(rooms):
+        await publish_room(session, room)
 
 
 def _audit(
@@ -119,7 +129,7 @@ async def set_chain(
         session, tenant_id, Level.CHAIN, levels.CHAIN_SCOPE, checked, clock.now(), bounds=new_bounds
     )
     after = LevelView(Level.CHAIN, levels.CHAIN_SCOPE, checked, dict(new_bounds))
-    await _refresh_graces(session, tenant_id)
+    await _refresh_stores(session, tenant_id)
     _audit(principal, clock, session, before, after)
     await uow.commit()
     return after
@@ -128,7 +138,7 @@ async def set_chain(
 async def set_room_type(
     uow: UnitOfWork, clock: Clock, principal: Principal, room_type: str, values: Mapping[str, Any]
 ) -> LevelView:
-    """Set what a room type overrides (inside HQ's bounds)."""
+    """Set what a room type overrides (inside HQ's bounds); its session settings reach the edges."""
     session = uow.session
     check_kind(room_type, "room_type")
     before = await _view(session, principal.tenant_id, Level.ROOM_TYPE, room_type)
@@ -136,6 +146,7 @@ async def set_room_type(
     checked = model.check_values(values, Level.ROOM_TYPE, bounds)
     await levels.save_values(session, principal.tenant_id, Level.ROOM_TYPE, room_type, checked, clock.now())
     after = LevelView(Level.ROOM_TYPE, room_type, checked, {})
+    await _refresh_rooms(session, principal.tenant_id, room_type)
     _audit(principal, clock, session, before, after)
     await uow.commit()
     return after
@@ -152,7 +163,7 @@ async def set_store(
     checked = model.check_values(values, Level.STORE, bounds)
     await levels.save_values(session, principal.tenant_id, Level.STORE, store.id, checked, clock.now())
     after = LevelView(Level.STORE, store.id, checked, {})
-    await _refresh_graces(session, principal.tenant_id, [store.id])
+    await _refresh_stores(session, principal.tenant_id, [store.id])
     _audit(principal, clock, session, before, after)
     await uow.commit()
     return after
