@@ -19,7 +19,8 @@ from edge.faults.model import ALARMS, FaultSpec
 from edge.faults.services import FaultService
 from edge.identity import DB_FILE
 from edge.link import CommandRunner, LinkClient
-from edge.panel import PanelServer, PanelSources, create_panel
+from edge.metrics import EdgeMetrics, MeteredActuators
+from edge.panel import ChangeFeed, Panel, PanelServer, PanelSources, StaffActions, StaffAuth, create_panel
 from edge.redemption import RedemptionResult, RedemptionService
 from edge.rooms import RoomLocks
 from edge.sessions.model import SessionSettings, is_room_code
@@ -59,6 +60,8 @@ class EdgeDaemon:
         self._background: list[asyncio.Task[None]] = []
         self._panel_task: asyncio.Task[None] | None = None
         self._panel_server: PanelServer | None = None
+        # Its own registry: several edges in one process (tests, the demo) keep their metrics apart.
+        self.metrics = EdgeMetrics()
         self.mqtt_port = 0
         self.panel_port = 0
         # Wired in __aenter__.
@@ -68,6 +71,7 @@ class EdgeDaemon:
         self.redemption: RedemptionService
         self.commands: CommandRunner
         self.link: LinkClient
+        self.panel: Panel
 
     async def __aenter__(self) -> Self:
         try:
@@ -101,15 +105,17 @@ class EdgeDaemon:
         local = config.settings
         base = SessionSettings(local.early_grace_s, local.warning_lead_min * 60, local.cleaning_gap_min * 60)
         locks = RoomLocks()
-        self.faults = FaultService(self.store, self.clock, base=base, doors=self.devices)
-        self.sessions = SessionService(self.store, self.clock, self.devices, self.faults, locks=locks)
+        # Every service acts on the devices through one counting wrapper (device command metrics).
+        actuators = MeteredActuators(self.devices, self.metrics)
+        self.faults = FaultService(self.store, self.clock, base=base, doors=actuators)
+        self.sessions = SessionService(self.store, self.clock, actuators, self.faults, locks=locks)
         self.commands = CommandRunner(
             self.store,
-            self.devices,
+            actuators,
             self.clock,
             sessions=self.sessions,
             faults=self.faults,
-            printer=self.devices,
+            printer=actuators,
             locks=locks,
         )
         self.link = LinkClient(
@@ -123,7 +129,7 @@ class EdgeDaemon:
         )
         self.redemption = RedemptionService(
             self.store,
-            self.devices,
+            actuators,
             self.clock,
             self.link.keyring,
             default_grace_s=config.settings.early_grace_s,
@@ -131,20 +137,10 @@ class EdgeDaemon:
             locks=locks,
             on_session=self.sessions.poke,
         )
-        self.devices.on_code = self.on_scan
+        self.devices.on_code = self.metrics.timed_scan(self.on_scan)
         self.devices.on_problem = self.on_problem
-        sources = PanelSources(
-            self.store,
-            self.clock,
-            self.devices.statuses,
-            lambda: self.link.connected,
-            device_availability=lambda: {k: v.value for k, v in self.devices.availabilities().items()},
-        )
-        self._panel_server = PanelServer(
-            create_panel(sources, self.redemption, faults=self.faults, sessions=self.sessions),
-            config.panel.host,
-            config.panel.port,
-        )
+        self.panel = self._create_panel(actuators, locks)
+        self._panel_server = PanelServer(self.panel.app, config.panel.host, config.panel.port)
         self.panel_port = self._panel_server.port
 
         self._tasks = asyncio.TaskGroup()
@@ -163,6 +159,32 @@ class EdgeDaemon:
                 "data_dir": str(config.data_dir),
             },
         )
+
+    def _create_panel(self, actuators: MeteredActuators, locks: RoomLocks) -> Panel:
+        sources = PanelSources(
+            self.store,
+            self.clock,
+            self.devices.statuses,
+            lambda: self.link.connected,
+            device_availability=lambda: {k: v.value for k, v in self.devices.availabilities().items()},
+            last_seen=self.devices.last_seen,
+            session_settings=self.sessions.settings,
+        )
+        actions = StaffActions(
+            self.store,
+            self.clock,
+            actuators,
+            self.redemption,
+            self.sessions,
+            self.faults,
+            locks=locks,
+            metrics=self.metrics,
+        )
+        auth = StaffAuth(self.store, self.clock, on_sign_in=self.metrics.count_sign_in)
+        # Live views re-read after every committed write (sessions, devices, faults, store data).
+        feed = ChangeFeed()
+        self._stack.callback(self.store.subscribe(feed.notify))
+        return create_panel(sources, actions, auth, feed=feed, metrics=self.metrics)
 
     async def _store_data_changed(self) -> None:
         self.devices.request_sync()
@@ -196,6 +218,8 @@ class EdgeDaemon:
         if tasks is None:
             return
         if self._panel_server is not None and self._panel_task is not None:
+            # Live views (server-sent events) end first, or the server would wait on them.
+            self.panel.close()
             self._panel_server.stop()
             await asyncio.wait({self._panel_task}, timeout=PANEL_STOP_TIMEOUT_S)
         for task in (*self._background, self._panel_task):

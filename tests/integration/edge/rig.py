@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+import httpx
+from argon2 import PasswordHasher
 
 from edge.bootstrap import EdgeDaemon
 from edge.clock import FakeClock
 from edge.config import EdgeConfig, parse_config
+from edge.panel.client import sign_in
+from protos import edgelink_pb2 as pb
 from protos.codes import code_at
 from simulators.lock_mqtt import SimulatedMqttLock
 from simulators.power_modbus import SimulatedModbusSwitch
@@ -29,6 +35,17 @@ NOW = 1_800_000_000 - 1_800_000_000 % 60
 START = NOW - 600
 END = NOW + 7200
 WAIT_S = 10.0
+# Panel staff (the cloud's users): username -> role; every one has STAFF_PASSWORD.
+STAFF = {
+    "desk": "staff",
+    "boss": "store_manager",
+    "mop": "cleaner",
+    "fixer": "maintainer",
+    "books": "finance",
+}
+STAFF_PASSWORD = "correct horse battery"
+# Cheap argon2 parameters: the hash carries them, so the edge verifies as cheaply (tests only).
+QUICK_HASH = PasswordHasher(time_cost=1, memory_cost=64, parallelism=1)
 
 
 @dataclass
@@ -43,6 +60,19 @@ class Rig:
     scanner: SimulatedMqttScanner
     gate: SimulatedMqttScanner
     config: EdgeConfig
+
+    def panel(self) -> httpx.AsyncClient:
+        """An HTTP client for the edge's panel (not signed in)."""
+        return httpx.AsyncClient(base_url=f"http://127.0.0.1:{self.edge.panel_port}", timeout=10)
+
+    @asynccontextmanager
+    async def signed_in(
+        self, username: str = "desk", password: str = STAFF_PASSWORD
+    ) -> AsyncIterator[httpx.AsyncClient]:
+        """A panel client signed in as a staff member."""
+        async with self.panel() as http:
+            await sign_in(http, username, password)
+            yield http
 
     def code(self, ref: str = "B1", room: str = "r1", *, starts_at: int = START, ends_at: int = END) -> str:
         """The code a booking's page shows now."""
@@ -94,6 +124,23 @@ def seed(cloud: FakeCloud, modbus_port: int) -> None:
         booking_change("B-OLD", "r1", NOW - 7200, NOW - 3600),
         booking_change("B-CXL", "r1", START, END, status="cancelled"),
         booking_change("B2", "r2", START, END),
+        *(staff_change(f"u-{name}", name, role) for name, role in STAFF.items()),
+    )
+
+
+def staff_change(
+    staff_id: str, username: str, role: str, *, password: str = STAFF_PASSWORD, active: bool = True
+) -> pb.Change:
+    """A Staff change, as the cloud sends its users (argon2id hash of the password)."""
+    return pb.Change(
+        staff=pb.Staff(
+            id=staff_id,
+            username=username,
+            display_name=username.title(),
+            role=role,
+            password_hash=QUICK_HASH.hash(password),
+            active=active,
+        )
     )
 
 

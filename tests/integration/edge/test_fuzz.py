@@ -6,7 +6,6 @@ import json
 import socket
 
 import aiomqtt
-import httpx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -64,7 +63,7 @@ async def test_malformed_mqtt_payloads_leave_the_daemon_up_and_serving(
     async with aiomqtt.Client("127.0.0.1", rig.edge.mqtt_port, socket_options=NODELAY) as client:
         for topic, payload in messages:
             await client.publish(topic, payload, qos=1)
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{rig.edge.panel_port}", timeout=10) as http:
+    async with rig.signed_in() as http:
         assert (await http.get("/healthz")).status_code == 200
         assert (await http.get("/api/state")).status_code == 200
     assert rig.lock.unlocks == 0
