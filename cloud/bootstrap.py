@@ -23,7 +23,8 @@ from cloud.edgelink.ca import EdgeCA
 from cloud.edgelink.commands import LinkRegistry
 from cloud.edgelink.notifier import FeedNotifier
 from cloud.edgelink.server import KEEPALIVE_OPTIONS, EdgeLinkService
-from cloud.payments.wiring import install_payments
+from cloud.payments.sweeper import run_refund_sweeper
+from cloud.payments.wiring import CALLBACK_PATH, install_payments, optional_provider_of
 from cloud.settings import CloudSettings
 from protos import edgelink_pb2_grpc as pb_grpc
 
@@ -59,6 +60,7 @@ class CloudServer:
         self._http_socket: socket.socket | None = None
         self._http_task: asyncio.Task[None] | None = None
         self._sweeper: asyncio.Task[None] | None = None
+        self._refund_sweeper: asyncio.Task[None] | None = None
         self.app: FastAPI | None = None
 
     @property
@@ -109,6 +111,17 @@ class CloudServer:
         # Every worker sweeps: a sweep is idempotent (each expiry is one guarded transition).
         self._sweeper = asyncio.create_task(
             run_sweeper(self._sessionmaker, self.clock, self.notifier), name="booking-sweeper"
+        )
+        # Every worker retries due refunds too: each is claimed before it is tried.
+        self._refund_sweeper = asyncio.create_task(
+            run_refund_sweeper(
+                self._sessionmaker,
+                self.clock,
+                optional_provider_of(self.app),
+                self.notifier,
+                notify_url=self.http_url + CALLBACK_PATH,
+            ),
+            name="refund-sweeper",
         )
         logger.info(
             "cloud started",
@@ -174,12 +187,20 @@ class CloudServer:
         self._uvicorn = server
         self._http_task = asyncio.create_task(server.main_loop(), name="cloud-http")
 
+    async def stop_refund_sweeper(self) -> None:
+        """Stop this worker's refund sweeper (tests that sweep by hand, on their own clock)."""
+        task, self._refund_sweeper = self._refund_sweeper, None
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
     async def stop(self) -> None:
         """Close edge streams, stop both servers and release the database."""
-        if self._sweeper is not None:
-            self._sweeper.cancel()
-            await asyncio.gather(self._sweeper, return_exceptions=True)
-            self._sweeper = None
+        for task in (self._sweeper, self._refund_sweeper):
+            if task is not None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+        self._sweeper = self._refund_sweeper = None
         self.registry.close_all("the cloud is shutting down")
         if self._grpc is not None:
             await self._grpc.stop(None)

@@ -3,12 +3,19 @@
 Speaks HTTP only (it shares no code with the cloud, so it can catch the cloud's bugs). Merchant
 requests and callbacks are signed with HMAC-SHA256 (hex) over "<timestamp>\\n<nonce>\\n<body>",
 the body being canonical JSON (sorted keys, no spaces), in the headers X-Sim-Timestamp,
-X-Sim-Nonce and X-Sim-Signature.
+X-Sim-Nonce and X-Sim-Signature. Every delivery of a callback, a redelivery included, is signed
+with a fresh nonce: the same notification sent again carries the same body and a new nonce, so a
+nonce seen twice is a replay, never a redelivery.
 
     POST /v1/payments {payment_id, amount, description, notify_url, return_url} -> {pay_url}
     GET  /pay/{payment_id}   the customer's payment page (a "Pay" button)
     POST /pay/{payment_id}   pay: the callback goes to notify_url, the customer to return_url
-    POST /v1/refunds {payment_id, refund_id, amount} -> {refund_id, status}
+    POST /v1/refunds {payment_id, refund_id, amount[, notify_url]} -> {refund_id, status}
+
+A refund answers `succeeded`, or with `refund_async` `processing`, its outcome following as a signed
+callback {refund_id, payment_id, amount, status} to notify_url. Tests inject refund faults:
+`refund_faults` is a queue of "refuse" (503) and "timeout" (the refund is taken, the answer never
+comes) applied to the next refund requests in turn.
 """
 
 from __future__ import annotations
@@ -22,7 +29,7 @@ import logging
 import secrets
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Self
@@ -48,10 +55,10 @@ def sign(secret: bytes, body: bytes, timestamp: str, nonce: str) -> str:
     return hmac.new(secret, f"{timestamp}\n{nonce}\n".encode() + body, hashlib.sha256).hexdigest()
 
 
-def signed_headers(secret: bytes, body: bytes, *, timestamp: int) -> dict[str, str]:
-    """The headers that sign body at timestamp (unix seconds)."""
+def signed_headers(secret: bytes, body: bytes, *, timestamp: int, nonce: str | None = None) -> dict[str, str]:
+    """The headers that sign body at timestamp (unix seconds), with a fresh nonce unless given."""
     ts = str(timestamp)
-    nonce = secrets.token_hex(8)
+    nonce = nonce or secrets.token_hex(8)
     return {
         "content-type": "application/json",
         "x-sim-timestamp": ts,
@@ -75,11 +82,14 @@ class SimPayment:
 
 @dataclass(slots=True)
 class Delivery:
-    """One callback attempt and the merchant's answer."""
+    """One callback attempt (what was sent, to replay it) and the merchant's answer."""
 
     payment_id: str
     status_code: int
     body: str
+    url: str = ""
+    sent_body: bytes = b""
+    sent_headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -89,6 +99,8 @@ class SimRefund:
     refund_id: str
     payment_id: str
     amount: int
+    status: str = "succeeded"
+    notify_url: str = ""
 
 
 @dataclass(slots=True)
@@ -102,6 +114,10 @@ class PaymentSimulator:
     refunds: dict[str, SimRefund] = field(default_factory=dict)
     deliveries: list[Delivery] = field(default_factory=list)
     delivered: asyncio.Event = field(default_factory=asyncio.Event)
+    refund_async: bool = False
+    refund_faults: list[str] = field(default_factory=list)
+    refund_requests: int = 0
+    _released: asyncio.Event = field(default_factory=asyncio.Event)
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
 
     def callback_body(self, payment_id: str, *, amount: int | None = None) -> bytes:
@@ -123,11 +139,7 @@ class PaymentSimulator:
             payment.status = "paid"
             payment.txn_id = "wx" + secrets.token_hex(10)
             if self.auto_callback:
-                task = asyncio.get_running_loop().create_task(
-                    self._deliver(payment_id), name=f"sim-pay-callback-{payment_id}"
-                )
-                self._tasks.add(task)
-                task.add_done_callback(self._tasks.discard)
+                self.spawn(self._deliver(payment_id), f"sim-pay-callback-{payment_id}")
         return payment
 
     async def send_callback(
@@ -137,17 +149,75 @@ class PaymentSimulator:
         amount: int | None = None,
         timestamp: int | None = None,
         secret: bytes | None = None,
+        nonce: str | None = None,
     ) -> httpx.Response:
-        """Send one callback now (optionally with a wrong amount, an old timestamp or a wrong secret)."""
+        """Send one callback now (optionally with a wrong amount, an old timestamp, a wrong secret or a
+        chosen nonce)."""
         payment = self.payments[payment_id]
         body = self.callback_body(payment_id, amount=amount)
-        when = int(self.now()) if timestamp is None else timestamp
-        headers = signed_headers(self.secret if secret is None else secret, body, timestamp=when)
+        return await self._send(
+            payment_id, payment.notify_url, body, secret=secret, timestamp=timestamp, nonce=nonce
+        )
+
+    async def send_refund_callback(self, refund_id: str, *, status: str = "succeeded") -> httpx.Response:
+        """Tell the merchant how an asynchronous refund ended (fresh nonce, as every delivery)."""
+        refund = self.refunds[refund_id]
+        refund.status = status
+        body = canonical(
+            {
+                "refund_id": refund.refund_id,
+                "payment_id": refund.payment_id,
+                "amount": refund.amount,
+                "status": status,
+            }
+        )
+        return await self._send(refund.payment_id, refund.notify_url, body)
+
+    async def replay(self, delivery: Delivery) -> httpx.Response:
+        """Send an earlier delivery again byte for byte, nonce included (what an eavesdropper would do)."""
         async with httpx.AsyncClient(timeout=10) as client:
-            response = await client.post(payment.notify_url, content=body, headers=headers)
-        self.deliveries.append(Delivery(payment_id, response.status_code, response.text))
+            response = await client.post(
+                delivery.url, content=delivery.sent_body, headers=delivery.sent_headers
+            )
+        self.deliveries.append(
+            Delivery(
+                delivery.payment_id,
+                response.status_code,
+                response.text,
+                delivery.url,
+                delivery.sent_body,
+                delivery.sent_headers,
+            )
+        )
+        return response
+
+    async def _send(
+        self,
+        payment_id: str,
+        url: str,
+        body: bytes,
+        *,
+        secret: bytes | None = None,
+        timestamp: int | None = None,
+        nonce: str | None = None,
+    ) -> httpx.Response:
+        when = int(self.now()) if timestamp is None else timestamp
+        headers = signed_headers(self.secret if secret is None else secret, body, timestamp=when, nonce=nonce)
+        async with httpx.AsyncClient(timeout=10) as client:
+            response = await client.post(url, content=body, headers=headers)
+        self.deliveries.append(Delivery(payment_id, response.status_code, response.text, url, body, headers))
         self.delivered.set()
         return response
+
+    async def hang(self) -> None:
+        """Never answer (until the simulator closes): a provider that timed out."""
+        await self._released.wait()
+
+    def spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> None:
+        """Run coro in the background (stopped on close)."""
+        task = asyncio.get_running_loop().create_task(coro, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def _deliver(self, payment_id: str) -> None:
         """Deliver the callback, retrying with backoff while the merchant fails (5xx or unreachable)."""
@@ -161,7 +231,8 @@ class PaymentSimulator:
             await asyncio.sleep(0.2 * 2**attempt)
 
     async def aclose(self) -> None:
-        """Stop pending deliveries."""
+        """Stop pending deliveries and release hung requests."""
+        self._released.set()
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -252,16 +323,32 @@ def build_app(sim: PaymentSimulator) -> FastAPI:
         if not _verified(sim, request, body):
             return JSONResponse({"code": "bad_signature"}, status_code=401)
         data = json.loads(body)
+        sim.refund_requests += 1
+        fault = sim.refund_faults.pop(0) if sim.refund_faults else None
+        if fault == "refuse":
+            return JSONResponse({"code": "SYSTEM_ERROR"}, status_code=503)
         payment = sim.payments.get(str(data["payment_id"]))
         if payment is None or payment.status != "paid":
             return JSONResponse({"code": "not_paid"}, status_code=409)
         refund_id = str(data["refund_id"])
-        if refund_id not in sim.refunds:
+        refund = sim.refunds.get(refund_id)
+        if refund is None:
             taken = sum(r.amount for r in sim.refunds.values() if r.payment_id == payment.payment_id)
             if taken + int(data["amount"]) > payment.amount:
                 return JSONResponse({"code": "refund_exceeds_payment"}, status_code=409)
-            sim.refunds[refund_id] = SimRefund(refund_id, payment.payment_id, int(data["amount"]))
-        return JSONResponse({"refund_id": refund_id, "status": "succeeded"})
+            refund = SimRefund(
+                refund_id,
+                payment.payment_id,
+                int(data["amount"]),
+                status="processing" if sim.refund_async else "succeeded",
+                notify_url=str(data.get("notify_url", "")),
+            )
+            sim.refunds[refund_id] = refund
+            if sim.refund_async and sim.auto_callback and refund.notify_url:
+                sim.spawn(sim.send_refund_callback(refund_id), f"sim-refund-callback-{refund_id}")
+        if fault == "timeout":
+            await sim.hang()  # the refund was taken; its answer is lost
+        return JSONResponse({"refund_id": refund_id, "status": refund.status})
 
     return app
 

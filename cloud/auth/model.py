@@ -54,6 +54,9 @@ class Action(StrEnum):
     USERS_READ = "users.read"
     USERS_WRITE = "users.write"
     AUDIT_READ = "audit.read"
+    PAYMENTS_READ = "payments.read"  # orders' payments and refunds
+    PAYMENTS_REFUND = "payments.refund"  # pay refunds back (retry a failed one)
+    PAYMENTS_AUDIT = "payments.audit"  # rejected provider callbacks (tenant level)
 
 
 A = Action
@@ -79,6 +82,8 @@ ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
         A.STORE_SETTINGS_WRITE,
         A.USERS_READ,
         A.USERS_WRITE,
+        A.PAYMENTS_READ,
+        A.PAYMENTS_REFUND,
     },
     Role.STORE_MANAGER: _READS
     | {
@@ -93,13 +98,16 @@ ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
         A.FAULTS_READ,
         A.FAULTS_WRITE,
         A.STORE_SETTINGS_WRITE,
+        A.PAYMENTS_READ,
+        A.PAYMENTS_REFUND,
     },
     Role.STAFF: _READS
     | {A.DEVICES_READ, A.BOOKINGS_READ, A.BOOKINGS_WRITE, A.BOOKINGS_CANCEL, A.EDGE_COMMANDS, A.FAULTS_READ},
     Role.CLEANER: frozenset({A.TENANCY_READ}),
     Role.MAINTAINER: frozenset({A.TENANCY_READ, A.DEVICES_READ, A.FAULTS_READ, A.FAULTS_WRITE}),
     Role.ACCOUNT_MANAGER: _READS | {A.BOOKINGS_READ, A.BOOKINGS_WRITE, A.BOOKINGS_CANCEL},
-    Role.FINANCE: _READS | {A.BOOKINGS_READ, A.AUDIT_READ},
+    Role.FINANCE: _READS
+    | {A.BOOKINGS_READ, A.AUDIT_READ, A.PAYMENTS_READ, A.PAYMENTS_REFUND, A.PAYMENTS_AUDIT},
 }
 
 # What a customer may do, and only to their own bookings.
@@ -112,7 +120,7 @@ REGION_ROLES = frozenset({Role.REGION_MANAGER, Role.MAINTAINER})
 STORE_ROLES = frozenset({Role.STORE_MANAGER, Role.STAFF, Role.CLEANER})
 
 # Actions on the tenant as a whole: only principals with a tenant-wide reach may take them.
-TENANT_LEVEL_ACTIONS = frozenset({A.REGIONS_WRITE, A.CHAIN_SETTINGS_WRITE, A.AUDIT_READ})
+TENANT_LEVEL_ACTIONS = frozenset({A.REGIONS_WRITE, A.CHAIN_SETTINGS_WRITE, A.AUDIT_READ, A.PAYMENTS_AUDIT})
 
 MAX_FAILED_LOGINS = 5
 LOCKOUT = timedelta(minutes=15)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
 from cloud.booking import services
 from cloud.booking.model import BookingStatus
@@ -29,6 +29,9 @@ from cloud.deps import (
     SessionDep,
     UowDep,
 )
+from cloud.payments import services as payment_services
+from cloud.payments.schemas import RescheduleOut, reschedule_out
+from cloud.payments.wiring import OptionalProviderDep, notify_url
 
 router = APIRouter(prefix="/api/v1", tags=["booking"])
 
@@ -97,9 +100,7 @@ async def list_bookings(
 
 
 @router.get("/bookings/{ref}")
-async def get_booking(
-    ref: str, principal: BookingRead, session: SessionDep, cipher: CipherDep
-) -> BookingOut:
+async def get_booking(ref: str, principal: BookingRead, session: SessionDep, cipher: CipherDep) -> BookingOut:
     """One booking, with its per-booking key once confirmed."""
     booking = await services.get_booking(session, principal, ref)
     shown = BookingStatus(booking.status) in (BookingStatus.CONFIRMED, BookingStatus.REDEEMED)
@@ -136,9 +137,24 @@ async def preview_cancellation(
 
 
 @router.post("/bookings/{ref}/cancel")
-async def cancel_booking(ref: str, principal: BookingCancel, uow: UowDep, clock: ClockDep) -> BookingOut:
-    """Cancel a booking (refund recorded by its tiers) or release a hold; edges receive the revocation."""
-    return BookingOut.of(await services.cancel_booking(uow, clock, principal, ref))
+async def cancel_booking(
+    ref: str,
+    request: Request,
+    principal: BookingCancel,
+    uow: UowDep,
+    clock: ClockDep,
+    provider: OptionalProviderDep,
+) -> BookingOut:
+    """Cancel a booking or release a hold; edges receive the revocation.
+
+    The refund due by the booking's terms is recorded with the cancellation and paid back through
+    the provider it was paid with (status `refunded` once the provider confirms; until then the
+    refund is retried, see GET /api/v1/payments/refunds).
+    """
+    booking = await payment_services.cancel_and_refund(
+        uow, clock, provider, principal, ref, notify_url=notify_url(request)
+    )
+    return BookingOut.of(booking)
 
 
 @router.post("/bookings/{ref}/refund")
@@ -154,13 +170,32 @@ async def refund_booking(
 
 @router.post("/bookings/{ref}/reschedule")
 async def reschedule_booking(
-    ref: str, body: RescheduleIn, principal: BookingWrite, uow: UowDep, clock: ClockDep
-) -> BookingOut:
-    """Move a booking to a free slot, keeping its ref and code key (409 slot_taken leaves it unchanged)."""
-    booking = await services.reschedule(
-        uow, clock, principal, ref, starts_at=body.starts_at, ends_at=body.ends_at, room_id=body.room_id
+    ref: str,
+    body: RescheduleIn,
+    request: Request,
+    principal: BookingWrite,
+    uow: UowDep,
+    clock: ClockDep,
+    provider: OptionalProviderDep,
+) -> RescheduleOut:
+    """Move a booking to a free slot, keeping its ref and code key (409 slot_taken leaves it unchanged).
+
+    The new slot is priced again; for a booking paid through the provider a dearer slot starts a
+    payment of the difference (`payment.pay_url`), a cheaper one refunds it (`refunds`).
+    """
+    moved = await payment_services.reschedule_and_settle(
+        uow,
+        clock,
+        provider,
+        principal,
+        ref,
+        starts_at=body.starts_at,
+        ends_at=body.ends_at,
+        room_id=body.room_id,
+        notify_url=notify_url(request),
+        return_url=str(request.base_url),
     )
-    return BookingOut.of(booking)
+    return await reschedule_out(uow.session, moved)
 
 
 @router.post("/bookings/{ref}/complete")

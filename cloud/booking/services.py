@@ -8,6 +8,7 @@ of a room ever overlap (cleaning gap included).
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, NoReturn
@@ -420,8 +421,19 @@ def refund_preview(booking: Booking, now: datetime) -> Refund:
     return model.refund_for(booking.amount_paid, terms_tiers(booking), booking.starts_at, now)
 
 
-async def cancel_booking(uow: UnitOfWork, clock: Clock, principal: Principal, ref: str) -> Booking:
-    """Cancel a confirmed booking (refund by its tiers, recorded) or release a hold; edges revoke it."""
+async def cancel_booking(
+    uow: UnitOfWork,
+    clock: Clock,
+    principal: Principal,
+    ref: str,
+    *,
+    on_cancel: Callable[[Booking], Awaitable[None]] | None = None,
+) -> Booking:
+    """Cancel a confirmed booking (refund by its tiers, recorded) or release a hold; edges revoke it.
+
+    `on_cancel` runs inside the cancelling transaction (the payments record the refund owed there,
+    so a cancellation never commits without it).
+    """
     session = uow.session
     now = clock.now()
     booking = await _locked(session, ref, principal.tenant_id)
@@ -431,6 +443,8 @@ async def cancel_booking(uow: UnitOfWork, clock: Clock, principal: Principal, re
     else:
         refund = refund_preview(booking, now)
         await lifecycle.cancel(session, booking, now=now, actor=principal.actor, refund=refund)
+        if on_cancel is not None:
+            await on_cancel(booking)
     await uow.commit()
     return booking
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cloud.auth.model import Principal
+from cloud.auth.model import Principal, in_reach
 from cloud.booking import services as booking_services
 from cloud.booking.tables import Booking
 from cloud.clock import Clock
@@ -132,6 +132,24 @@ async def get_order(session: AsyncSession, principal: Principal, order_id: str) 
     if order is None or order.tenant_id != principal.tenant_id:
         raise NotFound(f"no order {order_id}", code="order_not_found", field="order_id")
     return order
+
+
+async def reached_order(session: AsyncSession, principal: Principal, order_id: str) -> Order:
+    """An order with at least one booking in the caller's reach (NotFound otherwise: never tell why)."""
+    order = await get_order(session, principal, order_id)
+    if principal.tenant_wide:
+        return order
+    links = await session.execute(
+        select(OrderBooking.booking_ref, OrderBooking.store_id).where(OrderBooking.order_id == order.id)
+    )
+    if not any(in_reach(principal, order.tenant_id, store_id=s, booking_ref=r) for r, s in links):
+        raise NotFound(f"no order {order_id}", code="order_not_found", field="order_id")
+    return order
+
+
+def visible_bookings(principal: Principal, bookings: Sequence[Booking]) -> list[Booking]:
+    """The bookings of an order the caller may see (a store manager sees their store's part)."""
+    return [b for b in bookings if in_reach(principal, b.tenant_id, store_id=b.store_id, booking_ref=b.ref)]
 
 
 async def order_bookings(session: AsyncSession, order_id: str, *, active_only: bool = True) -> list[Booking]:

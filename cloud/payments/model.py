@@ -7,7 +7,7 @@ import hmac
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -19,6 +19,25 @@ NONCE_HEADER = "x-sim-nonce"
 SIGNATURE_HEADER = "x-sim-signature"
 # A callback signed longer ago than this (or this far in the future) is refused as stale.
 MAX_CALLBACK_AGE_S = 300
+# A nonce is remembered while a callback bearing it could still pass the freshness check.
+NONCE_KEEP = timedelta(seconds=2 * MAX_CALLBACK_AGE_S + 60)
+# Refund retries: the first retry after about REFUND_RETRY_BASE_S, doubling up to the cap; after
+# MAX_REFUND_ATTEMPTS failed tries the refund is marked failed and left to staff.
+REFUND_RETRY_BASE_S = 30.0
+REFUND_RETRY_CAP_S = 3600.0
+MAX_REFUND_ATTEMPTS = 6
+# How long a worker that claimed a refund has to try it before another worker may.
+REFUND_LEASE = timedelta(seconds=60)
+# What a rejected callback keeps of the request.
+REJECTED_BODY_CHARS = 2000
+HEADERS_OF_INTEREST = (
+    "content-type",
+    "user-agent",
+    "x-forwarded-for",
+    TIMESTAMP_HEADER,
+    NONCE_HEADER,
+    SIGNATURE_HEADER,
+)
 
 
 class PaymentKind(StrEnum):
@@ -49,6 +68,15 @@ class RefundReason(StrEnum):
     DUPLICATE = "duplicate"  # the booking was already confirmed by another payment
     NOT_PAYABLE = "not_payable"  # the booking was cancelled before the payment arrived
     CANCELLED = "cancelled"  # the customer cancelled (amount by the booking's terms)
+    RESCHEDULED = "rescheduled"  # moved to a cheaper slot: the difference goes back
+
+
+class RefundStatus(StrEnum):
+    """Where a refund stands: waiting for the provider, paid back, or given up on (staff act)."""
+
+    PENDING = "pending"
+    DONE = "done"
+    FAILED = "failed"
 
 
 class CallbackRejected(DomainError):
@@ -67,6 +95,12 @@ class StaleCallback(CallbackRejected):
     """The callback's timestamp is too far from now (a replay)."""
 
     code = "stale"
+
+
+class ReplayedCallback(CallbackRejected):
+    """The callback's nonce was already used (the provider signs every delivery with a fresh one)."""
+
+    code = "replayed"
 
 
 class AmountMismatch(CallbackRejected):
@@ -89,6 +123,24 @@ class Callback:
     txn_id: str
     amount: int
     status: str
+
+
+@dataclass(frozen=True, slots=True)
+class RefundNotice:
+    """A verified provider notification that a refund (our id) was paid back, or not."""
+
+    refund_id: str
+    payment_id: str
+    amount: int
+    status: str
+
+    @property
+    def succeeded(self) -> bool:
+        """True when the provider paid the refund."""
+        return self.status == "succeeded"
+
+
+Notification = Callback | RefundNotice
 
 
 def canonical_body(payload: Mapping[str, Any]) -> bytes:
@@ -120,10 +172,94 @@ def verify_signed(secret: bytes, headers: Mapping[str, str], body: bytes, now: d
         raise StaleCallback("the callback's timestamp is too old or in the future", field="timestamp")
 
 
-def parse_callback(body: bytes) -> Callback:
-    """The callback's content (its signature already checked)."""
+def signed_nonce(headers: Mapping[str, str]) -> tuple[str, int]:
+    """The nonce and signing time (unix s) of a request whose signature was already verified."""
+    lowered = {k.lower(): v for k, v in headers.items()}
+    return lowered.get(NONCE_HEADER, ""), int(lowered.get(TIMESTAMP_HEADER, "0"))
+
+
+def body_digest(body: bytes) -> str:
+    """The sha256 (hex) of a callback body."""
+    return hashlib.sha256(body).hexdigest()
+
+
+def headers_of_interest(headers: Mapping[str, str]) -> dict[str, str]:
+    """The headers a rejected callback keeps (each cut to 200 characters)."""
+    lowered = {k.lower(): v for k, v in headers.items()}
+    return {name: lowered[name][:200] for name in HEADERS_OF_INTEREST if name in lowered}
+
+
+def payment_id_of(body: bytes) -> str | None:
+    """The payment a callback body names, if it can be read at all (for filing a rejected one)."""
     try:
         data = json.loads(body)
+    except ValueError:
+        return None
+    value = data.get("payment_id") if isinstance(data, dict) else None
+    return str(value)[:40] if value is not None else None
+
+
+def retry_delay(attempts: int, jitter: float) -> float:
+    """Seconds before retrying after `attempts` failed tries: doubling, capped, with jitter in [0, 1).
+
+    Equal jitter: half the backoff is kept, the other half is random, so workers that failed
+    together do not come back together.
+    """
+    backoff: float = min(REFUND_RETRY_CAP_S, REFUND_RETRY_BASE_S * 2.0 ** max(attempts - 1, 0))
+    return backoff / 2 + backoff / 2 * min(max(jitter, 0.0), 1.0)
+
+
+@dataclass(frozen=True, slots=True)
+class RefundOutcome:
+    """What a refund becomes after one try at the provider."""
+
+    status: RefundStatus
+    attempts: int
+    next_try_in_s: float | None
+
+
+def after_refund_try(attempts: int, *, succeeded: bool, jitter: float) -> RefundOutcome:
+    """The refund's state after a try: done, pending with its next try, or failed after the last one."""
+    if succeeded:
+        return RefundOutcome(RefundStatus.DONE, attempts + 1, None)
+    tried = attempts + 1
+    if tried >= MAX_REFUND_ATTEMPTS:
+        return RefundOutcome(RefundStatus.FAILED, tried, None)
+    return RefundOutcome(RefundStatus.PENDING, tried, retry_delay(tried, jitter))
+
+
+@dataclass(frozen=True, slots=True)
+class Settlement:
+    """What moving a paid booking to a new price costs: a charge, a refund, or neither."""
+
+    charge: int
+    refund: int
+
+
+def reschedule_settlement(old_price: int, new_price: int, amount_paid: int, new_deposit: int) -> Settlement:
+    """Dearer: charge the difference (never past the new price); cheaper: give back the difference,
+    keeping at least the new slot's deposit. Nothing paid yet (a hold): nothing to settle.
+    """
+    if amount_paid <= 0:
+        return Settlement(0, 0)
+    if new_price > old_price:
+        return Settlement(min(new_price - old_price, max(new_price - amount_paid, 0)), 0)
+    if new_price < old_price:
+        return Settlement(0, max(min(old_price - new_price, amount_paid - new_deposit), 0))
+    return Settlement(0, 0)
+
+
+def parse_callback(body: bytes) -> Notification:
+    """The callback's content (its signature already checked): a payment's or a refund's."""
+    try:
+        data = json.loads(body)
+        if "refund_id" in data:
+            return RefundNotice(
+                refund_id=str(data["refund_id"]),
+                payment_id=str(data["payment_id"]),
+                amount=int(data["amount"]),
+                status=str(data["status"]),
+            )
         callback = Callback(
             payment_id=str(data["payment_id"]),
             txn_id=str(data["txn_id"]),
@@ -135,7 +271,7 @@ def parse_callback(body: bytes) -> Callback:
     return callback
 
 
-def check_amount(expected: int, callback: Callback) -> None:
+def check_amount(expected: int, callback: Notification) -> None:
     """A callback must name exactly the payment's amount."""
     if callback.amount != expected:
         error = AmountMismatch(

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Protocol
 
 from cloud.errors import Unavailable
-from cloud.payments.model import Callback
+from cloud.payments.model import Notification
 
 
 class ProviderError(Unavailable):
@@ -27,10 +27,15 @@ class CreatedPayment:
 
 @dataclass(frozen=True, slots=True)
 class ProviderRefund:
-    """A refund the provider accepted."""
+    """A refund the provider accepted: `succeeded`, or `processing` (a signed callback follows)."""
 
     refund_id: str
     status: str
+
+    @property
+    def succeeded(self) -> bool:
+        """True when the money is back with the customer."""
+        return self.status == "succeeded"
 
 
 class PaymentProvider(Protocol):
@@ -40,6 +45,8 @@ class PaymentProvider(Protocol):
         self, *, payment_id: str, amount: int, description: str, notify_url: str, return_url: str
     ) -> CreatedPayment: ...
 
-    def verify_callback(self, headers: Mapping[str, str], body: bytes, now: datetime) -> Callback: ...
+    def verify_callback(self, headers: Mapping[str, str], body: bytes, now: datetime) -> Notification: ...
 
-    async def refund(self, *, payment_id: str, refund_id: str, amount: int) -> ProviderRefund: ...
+    async def refund(
+        self, *, payment_id: str, refund_id: str, amount: int, notify_url: str | None = None
+    ) -> ProviderRefund: ...

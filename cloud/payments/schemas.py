@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloud.booking.schemas import BookingOut
-from cloud.payments.tables import Payment
+from cloud.payments.services import Rescheduled
+from cloud.payments.tables import Payment, PaymentRefund, RejectedCallback
 
 
 class OrderItemIn(BaseModel):
@@ -76,3 +78,81 @@ class OrderOut(BaseModel):
     bookings: list[BookingOut]
     page_token: str | None = None
     page_path: str | None = None
+
+
+class RefundOut(BaseModel):
+    """A refund and where it stands at the provider (attempts and next try while pending)."""
+
+    id: str
+    payment_id: str
+    booking_ref: str
+    store_id: str | None
+    amount: int
+    reason: str
+    status: str
+    attempts: int
+    next_try_at: datetime | None
+    last_error: str | None
+    created_at: datetime
+    done_at: datetime | None
+
+    @classmethod
+    def of(cls, refund: PaymentRefund) -> RefundOut:
+        """Build from the ORM row."""
+        return cls(
+            id=refund.id,
+            payment_id=refund.payment_id,
+            booking_ref=refund.booking_ref,
+            store_id=refund.store_id,
+            amount=refund.amount,
+            reason=refund.reason,
+            status=refund.status,
+            attempts=refund.attempts,
+            next_try_at=refund.next_try_at,
+            last_error=refund.last_error,
+            created_at=refund.created_at,
+            done_at=refund.done_at,
+        )
+
+
+class RejectedCallbackOut(BaseModel):
+    """A refused provider callback, as kept for HQ."""
+
+    id: str
+    payment_id: str | None
+    reason: str
+    detail: str
+    body: str
+    headers: dict[str, Any]
+    received_at: datetime
+
+    @classmethod
+    def of(cls, row: RejectedCallback) -> RejectedCallbackOut:
+        """Build from the ORM row."""
+        return cls(
+            id=row.id,
+            payment_id=row.payment_id,
+            reason=row.reason,
+            detail=row.detail,
+            body=row.body,
+            headers=row.headers,
+            received_at=row.received_at,
+        )
+
+
+class RescheduleOut(BookingOut):
+    """A moved booking and what the move settled: a payment to make (pay_url) or refunds made."""
+
+    payment: PaymentOut | None = None
+    refunds: list[RefundOut] = Field(default_factory=list)
+
+
+async def reschedule_out(session: AsyncSession, moved: Rescheduled) -> RescheduleOut:
+    """The answer of a reschedule: the booking, the payment it started, the refunds it made."""
+    rows = [await session.get(PaymentRefund, refund_id) for refund_id in moved.refund_ids]
+    base = BookingOut.of(moved.booking).model_dump()
+    return RescheduleOut(
+        **base,
+        payment=PaymentOut.of(moved.payment) if moved.payment is not None else None,
+        refunds=[RefundOut.of(r) for r in rows if r is not None],
+    )

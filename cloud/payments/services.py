@@ -1,6 +1,7 @@
-"""Payment use cases: start a deposit or balance payment, take the provider's callback, refund.
+"""Payment use cases: start a deposit or balance payment, take the provider's callback, cancel and
+reschedule with the money settled through the provider (refunds in `cloud.payments.refunds`).
 
-A callback is verified (signature, freshness, amount) before anything changes, then applied
+A callback is verified (signature, freshness, nonce, amount) before anything changes, then applied
 idempotently: it may arrive late, twice or out of order. Applying a deposit payment confirms every
 booking of its order; a booking whose hold lapsed is held again if its time is still free, else its
 share is refunded (as is the share of a booking already confirmed by another payment).
@@ -11,8 +12,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloud.auth.model import Principal
 from cloud.booking import lifecycle
@@ -21,14 +24,22 @@ from cloud.booking.model import AlreadyConfirmed, BookingStatus, HoldExpired, In
 from cloud.booking.tables import Booking
 from cloud.clock import Clock
 from cloud.crypto import FieldCipher
-from cloud.errors import Conflict, DomainError, NotFound
+from cloud.errors import Conflict, DomainError, Invalid, NotFound
 from cloud.ids import new_id
 from cloud.orders import services as order_services
 from cloud.orders.tables import Order, OrderBooking
-from cloud.payments import model
-from cloud.payments.model import CallbackRejected, NothingToPay, PaymentKind, PaymentStatus, RefundReason
-from cloud.payments.provider import PaymentProvider, ProviderError
+from cloud.payments import callbacks, model, refunds
+from cloud.payments.model import (
+    CallbackRejected,
+    NothingToPay,
+    PaymentKind,
+    PaymentStatus,
+    RefundNotice,
+    RefundReason,
+)
+from cloud.payments.provider import PaymentProvider
 from cloud.payments.tables import Payment, PaymentRefund
+from cloud.pricing.model import share
 from cloud.uow import UnitOfWork
 
 logger = logging.getLogger(__name__)
@@ -135,8 +146,9 @@ async def start_balance(
     *,
     notify_url: str,
     return_url: str,
+    amount: int | None = None,
 ) -> Payment:
-    """A payment of the rest of a confirmed booking's price."""
+    """A payment of the rest of a confirmed booking's price (or of `amount` of it)."""
     session = uow.session
     link = await session.get(OrderBooking, booking_ref)
     booking = await session.get(Booking, booking_ref)
@@ -147,6 +159,8 @@ async def start_balance(
     if booking.status != S.CONFIRMED.value:
         raise Conflict("only a confirmed booking has a balance to pay", code="booking_not_active")
     due = booking.price_total - booking.amount_paid
+    if amount is not None:
+        due = min(due, amount)
     if due <= 0:
         raise NothingToPay("the booking is paid in full", field="booking_ref")
     payment = Payment(
@@ -172,32 +186,37 @@ async def handle_callback(
     provider: PaymentProvider,
     headers: Mapping[str, str],
     body: bytes,
-) -> Payment:
-    """Verify and apply a provider callback; a rejected one (logged) changes nothing; repeats are no-ops."""
-    session = uow.session
+) -> Payment | PaymentRefund:
+    """Verify and apply a provider callback; a rejected one is filed and changes nothing; repeats are no-ops.
+
+    Checked in order: signature and freshness (bad_signature, stale), body (malformed_callback),
+    nonce (replayed), the payment or refund it names (not found), its amount (amount_mismatch).
+    """
     try:
-        callback = provider.verify_callback(headers, body, clock.now())
-    except CallbackRejected as err:
-        logger.warning("payment callback rejected", extra={"code": err.code, "detail": err.detail})
+        notice = provider.verify_callback(headers, body, clock.now())
+        await callbacks.use_nonce(uow, clock, headers, body)
+        if isinstance(notice, RefundNotice):
+            return await refunds.apply_notice(uow, clock, notice)
+        payment = await _paid_payment(uow, clock, notice)
+    except (CallbackRejected, Invalid, NotFound) as err:
+        await callbacks.file_rejected(uow, clock, err, headers, body)
         raise
+    if payment.kind == PaymentKind.DEPOSIT.value and payment.status == PaymentStatus.PAID.value:
+        await settle_deposit(uow, clock, cipher, provider, payment)
+    return payment
+
+
+async def _paid_payment(uow: UnitOfWork, clock: Clock, callback: model.Callback) -> Payment:
+    """Record a payment callback on its payment (once); the deposit's bookings are settled after."""
+    session = uow.session
     payment = await session.scalar(select(Payment).where(Payment.id == callback.payment_id).with_for_update())
     if payment is None:
-        logger.warning("payment callback for an unknown payment", extra={"payment_id": callback.payment_id})
         raise NotFound(f"no payment {callback.payment_id}", code="payment_not_found", field="payment_id")
-    try:
-        model.check_amount(payment.amount, callback)
-    except CallbackRejected as err:
-        logger.warning(
-            "payment callback rejected",
-            extra={"code": err.code, "payment_id": payment.id, **err.extra},
-        )
-        await uow.rollback()
-        raise
+    model.check_amount(payment.amount, callback)
     if callback.status != "paid":
         await uow.commit()
         return payment
-    status = PaymentStatus(payment.status)
-    if model.can_transition(status, PaymentStatus.PAID):
+    if model.can_transition(PaymentStatus(payment.status), PaymentStatus.PAID):
         payment.status = PaymentStatus.PAID.value
         payment.provider_txn = callback.txn_id
         payment.paid_at = clock.now()
@@ -207,8 +226,6 @@ async def handle_callback(
         logger.info("payment paid", extra={"payment_id": payment.id, "amount": payment.amount})
     else:
         await uow.commit()
-    if payment.kind == PaymentKind.DEPOSIT.value:
-        await settle_deposit(uow, clock, cipher, provider, payment)
     return payment
 
 
@@ -230,10 +247,6 @@ async def _apply_balance(uow: UnitOfWork, clock: Clock, payment: Payment) -> Non
         before=before,
         extra={"payment_ref": payment.id},
     )
-
-
-def _refund_id(payment_id: str, booking_ref: str, why: str) -> str:
-    return f"{payment_id}:{booking_ref}:{why}"
 
 
 async def settle_deposit(
@@ -357,38 +370,24 @@ async def _refund(
     ref: str,
     amount: int,
     reason: RefundReason,
-) -> PaymentRefund:
+) -> PaymentRefund | None:
     """Record a refund (idempotent by its id), then ask the provider; it stays pending if that fails."""
-    session = uow.session
-    refund_id = _refund_id(payment.id, ref, reason.value)
-    refund = await session.get(PaymentRefund, refund_id)
-    if refund is None:
-        refund = PaymentRefund(
-            id=refund_id,
-            tenant_id=payment.tenant_id,
-            payment_id=payment.id,
-            booking_ref=ref,
-            amount=amount,
-            reason=reason.value,
-            status="pending",
-            created_at=clock.now(),
-        )
-        session.add(refund)
-        await uow.commit()
-    if refund.status == "done" or amount <= 0:
-        return refund
-    try:
-        await provider.refund(payment_id=payment.id, refund_id=refund.id, amount=refund.amount)
-    except ProviderError:
-        logger.exception("refund failed at the provider; it stays pending", extra={"refund_id": refund.id})
-        return refund
-    refund.status = "done"
-    refund.done_at = clock.now()
-    await uow.commit()
-    logger.info(
-        "refund paid", extra={"refund_id": refund.id, "amount": refund.amount, "reason": reason.value}
+    if amount <= 0:
+        return None
+    booking = await uow.session.get(Booking, ref)
+    request = refunds.RefundRequest(
+        payment_id=payment.id,
+        tenant_id=payment.tenant_id,
+        booking_ref=ref,
+        store_id=booking.store_id if booking is not None else None,
+        amount=amount,
+        reason=reason,
+        refund_id=refunds.refund_id_for(payment.id, ref, reason),
     )
-    return refund
+    refund = await refunds.add_refund(uow.session, clock, request, actor=ACTOR)
+    refund_id = refund.id
+    await uow.commit()
+    return await refunds.try_refund(uow, clock, provider, refund_id)
 
 
 async def refunds_of(uow: UnitOfWork, ref: str) -> list[PaymentRefund]:
@@ -396,51 +395,206 @@ async def refunds_of(uow: UnitOfWork, ref: str) -> list[PaymentRefund]:
     return list(await uow.session.scalars(select(PaymentRefund).where(PaymentRefund.booking_ref == ref)))
 
 
-async def cancel_and_refund(
-    uow: UnitOfWork, clock: Clock, provider: PaymentProvider | None, principal: Principal, ref: str
-) -> Booking:
-    """Cancel a booking by its terms and pay the refund due back through the provider (recorded)."""
-    booking = await booking_services.cancel_booking(uow, clock, principal, ref)
-    due = booking.refund_amount or 0
-    if due <= 0 or provider is None:
-        return booking
-    session = uow.session
-    payments = list(
+async def _paid_for(session: AsyncSession, booking: Booking) -> list[Payment]:
+    """The provider payments a booking was paid with (its order's deposit, its balances)."""
+    return list(
         await session.scalars(
-            select(Payment).where(
+            select(Payment)
+            .where(
                 Payment.status == PaymentStatus.PAID.value,
-                (Payment.id == booking.payment_ref) | (Payment.booking_ref == ref),
+                (Payment.id == booking.payment_ref) | (Payment.booking_ref == booking.ref),
+            )
+            .order_by(Payment.created_at, Payment.id)
+        )
+    )
+
+
+async def _capacities(
+    session: AsyncSession, booking: Booking, payments: list[Payment]
+) -> list[tuple[str, int]]:
+    """What each payment can still give back for this booking (the deposit first, then balances)."""
+    rows = (
+        await session.execute(
+            select(PaymentRefund.payment_id, PaymentRefund.reason, PaymentRefund.amount).where(
+                PaymentRefund.booking_ref == booking.ref
             )
         )
-    )
-    if not payments:
-        return booking  # paid outside the provider (at the desk): the desk pays it back
+    ).all()
+    given_back: dict[str, int] = {}
+    lowered = 0  # refunds that lowered amount_paid (cheaper reschedules)
+    for payment_id, reason, amount in rows:
+        given_back[payment_id] = given_back.get(payment_id, 0) + amount
+        if reason == RefundReason.RESCHEDULED.value:
+            lowered += amount
+    gross = booking.amount_paid + lowered
     balances = sum(p.amount for p in payments if p.kind == PaymentKind.BALANCE.value)
-    already = await session.scalar(
-        select(func.coalesce(func.sum(PaymentRefund.amount), 0)).where(PaymentRefund.booking_ref == ref)
-    )
-    capacities: list[tuple[str, int]] = []
+    out: list[tuple[str, int]] = []
     for p in sorted(payments, key=lambda p: p.kind != PaymentKind.DEPOSIT.value):
-        share = booking.amount_paid - balances if p.kind == PaymentKind.DEPOSIT.value else p.amount
-        capacities.append((p.id, share))
-    by_id = {p.id: _Paid(p.id, p.tenant_id, p.order_id) for p in payments}
+        share_of = gross - balances if p.kind == PaymentKind.DEPOSIT.value else p.amount
+        out.append((p.id, share_of - given_back.get(p.id, 0)))
+    return out
+
+
+async def _owe_refunds(
+    session: AsyncSession, clock: Clock, booking: Booking, amount: int, reason: RefundReason, actor: str
+) -> list[str]:
+    """Record the refunds of `amount` for a booking over its provider payments (caller's transaction)."""
+    payments = await _paid_for(session, booking)
+    if amount <= 0 or not payments:
+        return []  # nothing due, or paid outside the provider (at the desk): the desk pays it back
+    serial = None
+    if reason is RefundReason.RESCHEDULED:
+        serial = int(
+            await session.scalar(
+                select(func.count())
+                .select_from(PaymentRefund)
+                .where(PaymentRefund.booking_ref == booking.ref, PaymentRefund.reason == reason.value)
+            )
+            or 0
+        )
+    parts = model.refund_split(amount, await _capacities(session, booking, payments))
+    by_id = {p.id: p for p in payments}
+    ids = []
+    for payment_id, part in parts:
+        request = refunds.RefundRequest(
+            payment_id=payment_id,
+            tenant_id=by_id[payment_id].tenant_id,
+            booking_ref=booking.ref,
+            store_id=booking.store_id,
+            amount=part,
+            reason=reason,
+            refund_id=refunds.refund_id_for(payment_id, booking.ref, reason, serial),
+        )
+        ids.append((await refunds.add_refund(session, clock, request, actor=actor)).id)
+    return ids
+
+
+async def cancel_and_refund(
+    uow: UnitOfWork,
+    clock: Clock,
+    provider: PaymentProvider | None,
+    principal: Principal,
+    ref: str,
+    *,
+    notify_url: str | None = None,
+) -> Booking:
+    """Cancel a booking by its terms; the refund due is recorded with the cancellation, then paid back
+    through the provider (the booking becomes refunded when the provider confirms every part).
+
+    Without a provider the refunds wait, pending, for the sweeper of a worker that has one.
+    """
+    owed: list[str] = []
+
+    async def record(booking: Booking) -> None:
+        owed.extend(
+            await _owe_refunds(
+                uow.session,
+                clock,
+                booking,
+                booking.refund_amount or 0,
+                RefundReason.CANCELLED,
+                principal.actor,
+            )
+        )
+
+    await booking_services.cancel_booking(uow, clock, principal, ref, on_cancel=record)
+    if provider is not None:
+        for refund_id in owed:
+            await refunds.try_refund(uow, clock, provider, refund_id, notify_url=notify_url)
+    booking = await uow.session.get(Booking, ref, populate_existing=True)
+    assert booking is not None
     await uow.commit()
-    parts = model.refund_split(due, capacities) if not already else []
-    for payment_id, amount in parts:
-        await _refund(uow, clock, provider, by_id[payment_id], ref, amount, RefundReason.CANCELLED)
-    pending = await session.scalar(
-        select(func.count())
-        .select_from(PaymentRefund)
-        .where(PaymentRefund.booking_ref == ref, PaymentRefund.status != "done")
+    return booking
+
+
+@dataclass(frozen=True, slots=True)
+class Rescheduled:
+    """A moved booking and what the move settled: a payment to make (dearer) or a refund (cheaper)."""
+
+    booking: Booking
+    payment: Payment | None
+    refund_ids: list[str]
+
+
+async def reschedule_and_settle(
+    uow: UnitOfWork,
+    clock: Clock,
+    provider: PaymentProvider | None,
+    principal: Principal,
+    ref: str,
+    *,
+    starts_at: datetime,
+    ends_at: datetime,
+    room_id: str | None = None,
+    notify_url: str | None = None,
+    return_url: str | None = None,
+) -> Rescheduled:
+    """Move a booking (re-priced by the booking service) and settle the price difference of a paid one.
+
+    Dearer: a balance payment of the difference is started at the provider (its pay_url is where the
+    customer pays it; unpaid, the difference stays on the booking's balance). Cheaper: the
+    difference is refunded through the provider, keeping the new slot's deposit. A booking paid at
+    the desk is settled at the desk (its balance just changes).
+    """
+    session = uow.session
+    before = await booking_services.get_booking(session, principal, ref)
+    old_price = before.price_total
+    await uow.commit()
+    booking = await booking_services.reschedule(
+        uow, clock, principal, ref, starts_at=starts_at, ends_at=ends_at, room_id=room_id
+    )
+    deposit_pct = int((booking.terms or {}).get("deposit_pct", 0))
+    paid_online = booking.status == S.CONFIRMED.value and bool(await _paid_for(session, booking))
+    settlement = model.reschedule_settlement(
+        old_price, booking.price_total, booking.amount_paid, share(booking.price_total, deposit_pct)
     )
     await uow.commit()
-    if not pending:
-        booking = await booking_services.record_refund(
-            uow,
-            clock,
-            ref=ref,
-            refund_ref=f"cancel:{ref}",
-            tenant_id=principal.tenant_id,
-            actor=principal.actor,
+    if not paid_online:
+        return Rescheduled(booking, None, [])
+    if settlement.refund:
+        locked = await session.scalar(
+            select(Booking)
+            .where(Booking.ref == ref)
+            .with_for_update()
+            .execution_options(populate_existing=True)
         )
-    return booking
+        assert locked is not None
+        owed = await _owe_refunds(
+            session, clock, locked, settlement.refund, RefundReason.RESCHEDULED, principal.actor
+        )
+        view = lifecycle.booking_view(locked)
+        locked.amount_paid -= settlement.refund
+        locked.updated_at = clock.now()
+        lifecycle.audit(
+            session,
+            locked,
+            at=clock.now(),
+            actor=principal.actor,
+            action="booking.reschedule_refund",
+            before=view,
+            extra={"refund_ids": owed},
+        )
+        await uow.commit()
+        if provider is not None:
+            for refund_id in owed:
+                await refunds.try_refund(uow, clock, provider, refund_id, notify_url=notify_url)
+        fresh = await session.get(Booking, ref, populate_existing=True)
+        assert fresh is not None
+        await uow.commit()
+        return Rescheduled(fresh, None, owed)
+    if settlement.charge and provider is not None and notify_url and return_url:
+        link = await session.get(OrderBooking, ref)
+        order = await session.get(Order, link.order_id) if link is not None else None
+        if order is not None:
+            payment = await start_balance(
+                uow,
+                clock,
+                provider,
+                order,
+                ref,
+                notify_url=notify_url,
+                return_url=return_url,
+                amount=settlement.charge,
+            )
+            return Rescheduled(booking, payment, [])
+    return Rescheduled(booking, None, [])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -36,6 +37,16 @@ def optional_provider(request: Request) -> PaymentProvider | None:
     """The app's provider, if any."""
     context: PaymentsContext | None = getattr(request.app.state, "payments", None)
     return context.provider if context is not None else None
+
+
+def optional_provider_of(app: FastAPI) -> Callable[[], PaymentProvider | None]:
+    """A getter of the app's provider as it is when called (for background loops)."""
+
+    def provider() -> PaymentProvider | None:
+        context: PaymentsContext | None = getattr(app.state, "payments", None)
+        return context.provider if context is not None else None
+
+    return provider
 
 
 def get_provider(request: Request) -> PaymentProvider:

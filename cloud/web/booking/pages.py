@@ -110,10 +110,20 @@ async def room_page(
     tz = ctx.tz
     day = day or clock.now().astimezone(tz).date()
     rules = ctx.rules
-    length = max(duration or rules.min_duration_min, rules.min_duration_min)
+    # a stay the rules accept: the minimum plus whole steps (an odd duration rounds up)
+    extra = max((duration or rules.min_duration_min) - rules.min_duration_min, 0)
+    length = rules.min_duration_min + -(-extra // rules.step_min) * rules.step_min
     timeline = await store_day(session, clock, principal, store.id, day)
     segments = next((r.segments for r in timeline.rooms if r.room.id == room.id), [])
-    starts = free_starts(segments, duration_min=length, step_min=rules.step_min, not_before=clock.now())
+    starts = free_starts(
+        segments,
+        duration_min=length,
+        step_min=rules.step_min,
+        not_before=clock.now(),
+        not_after=clock.now() + timedelta(days=rules.booking_window_days),
+        cleaning_gap_min=rules.cleaning_gap_min,
+        tz=tz,
+    )
     slots = [
         {
             "value": f"{s.isoformat()}|{(s + timedelta(minutes=length)).isoformat()}",
@@ -287,7 +297,9 @@ async def cancel(
     page = f"/book/o/{token}"
     try:
         principal, ref = await _order_booking(uow, token, ref)
-        await payment_services.cancel_and_refund(uow, clock, provider, principal, ref)
+        await payment_services.cancel_and_refund(
+            uow, clock, provider, principal, ref, notify_url=notify_url(request)
+        )
     except DomainError as err:
         return _error(request, err, page)
     return RedirectResponse(page, status_code=303)
@@ -300,8 +312,13 @@ async def reschedule(
     ref: str,
     uow: UowDep,
     clock: ClockDep,
+    provider: OptionalProviderDep,
 ) -> Response:
-    """Move one booking of the order to another start (same length, same room) if that time is free."""
+    """Move one booking of the order to another start (same length, same room) if that time is free.
+
+    The move is priced again as the API's reschedule does (the same service): a dearer slot sends
+    the customer to the provider to pay the difference, a cheaper one refunds it.
+    """
     page = f"/book/o/{token}"
     form = await _form(request)
     try:
@@ -316,10 +333,20 @@ async def reschedule(
         length = booking.ends_at - booking.starts_at
         new_start = datetime.combine(day, start, tzinfo=ZoneInfo(store.timezone))
         await uow.commit()
-        await booking_services.reschedule(
-            uow, clock, principal, ref, starts_at=new_start, ends_at=new_start + length
+        moved = await payment_services.reschedule_and_settle(
+            uow,
+            clock,
+            provider,
+            principal,
+            ref,
+            starts_at=new_start,
+            ends_at=new_start + length,
+            notify_url=notify_url(request),
+            return_url=str(request.base_url).rstrip("/") + page,
         )
     except DomainError as err:
         await uow.rollback()
         return _error(request, err, page)
+    if moved.payment is not None and moved.payment.pay_url:
+        return RedirectResponse(moved.payment.pay_url, status_code=303)
     return RedirectResponse(page, status_code=303)
