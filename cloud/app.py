@@ -19,6 +19,7 @@ from cloud.payments.routes import router as payments_router
 from cloud.payments.wiring import PaymentsContext
 from cloud.pricing.routes import router as pricing_router
 from cloud.problems import install_problem_handlers, problem
+from cloud.reports.routes import router as reports_router
 from cloud.rules.routes import router as rules_router
 from cloud.tenancy.routes import router as tenancy_router
 from cloud.web.admin.pages import router as admin_router
@@ -46,6 +47,7 @@ def build_app(context: AppContext) -> FastAPI:
         edgelink_router,
         faults_router,
         payments_router,
+        reports_router,
         booking_pages_router,
         admin_router,
         maint_router,

@@ -57,6 +57,7 @@ class Action(StrEnum):
     PAYMENTS_READ = "payments.read"  # orders' payments and refunds
     PAYMENTS_REFUND = "payments.refund"  # pay refunds back (retry a failed one)
     PAYMENTS_AUDIT = "payments.audit"  # rejected provider callbacks (tenant level)
+    REPORTS_READ = "reports.read"  # occupancy, revenue, redemption, peak hours, ranking
 
 
 A = Action
@@ -84,6 +85,7 @@ ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
         A.USERS_WRITE,
         A.PAYMENTS_READ,
         A.PAYMENTS_REFUND,
+        A.REPORTS_READ,
     },
     Role.STORE_MANAGER: _READS
     | {
@@ -98,6 +100,7 @@ ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
         A.FAULTS_READ,
         A.FAULTS_WRITE,
         A.STORE_SETTINGS_WRITE,
+        A.REPORTS_READ,
         A.PAYMENTS_READ,
         A.PAYMENTS_REFUND,
     },
@@ -107,7 +110,7 @@ ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
     Role.MAINTAINER: frozenset({A.TENANCY_READ, A.DEVICES_READ, A.FAULTS_READ, A.FAULTS_WRITE}),
     Role.ACCOUNT_MANAGER: _READS | {A.BOOKINGS_READ, A.BOOKINGS_WRITE, A.BOOKINGS_CANCEL},
     Role.FINANCE: _READS
-    | {A.BOOKINGS_READ, A.AUDIT_READ, A.PAYMENTS_READ, A.PAYMENTS_REFUND, A.PAYMENTS_AUDIT},
+    | {A.BOOKINGS_READ, A.AUDIT_READ, A.REPORTS_READ, A.PAYMENTS_READ, A.PAYMENTS_REFUND, A.PAYMENTS_AUDIT},
 }
 
 # What a customer may do, and only to their own bookings.

@@ -96,6 +96,12 @@ CASES = (
     Case("list edges", "GET", lambda w, s: f"/api/v1/stores/{w.store(s).store_id}/edges"),
     Case("read work order", "GET", lambda w, s: f"/api/v1/work-orders/{w.order[s]}"),
     Case("start work order", "POST", lambda w, s: f"/api/v1/work-orders/{w.order[s]}/start"),
+    Case(
+        "store report",
+        "GET",
+        lambda w, s: "/api/v1/reports/series",
+        params=lambda w, s: {"store_id": w.store(s).store_id},
+    ),
 )
 CASE_NAMES = [c.name for c in CASES]
 READS = {"read store", "list rooms"}
@@ -126,7 +132,7 @@ MATRIX: dict[str, dict[str, set[str]]] = {
         "B": READS | {"list devices", "read work order", "start work order"},
         "C": set(),
     },
-    "finance": {s: READS | {"list bookings", "read booking"} for s in "ABC"},
+    "finance": {s: READS | {"list bookings", "read booking", "store report"} for s in "ABC"},
     "account_manager": {
         s: READS | {"list bookings", "read booking", "book a room", "cancel booking"} for s in "ABC"
     },
