@@ -215,6 +215,7 @@ class DemoChain:
                 tenant_id=self.seed.tenant_id,
                 region_id=self.seed.region_id,
                 store_id=self.seed.stores[0].id,
+                other_store_ids=[store.id for store in self.seed.stores[1:]],
                 password=self._password,
             )
             self.api = httpx.AsyncClient(
@@ -374,6 +375,10 @@ class DemoChain:
             )
         return self.api
 
+    def panel_login(self, store: ChainStore) -> DemoLogin:
+        """The front desk's login of a store's panel (the cloud's user, cached by the edge)."""
+        return next(x for x in self.logins if x.role == "staff" and store.id in x.store_ids)
+
     def store(self, name: str = "Demo Store A") -> ChainStore:
         """The chain store called name."""
         return self.stores[name]
@@ -417,6 +422,7 @@ class DemoChain:
                     "id": store.id,
                     "name": store.seed.name,
                     "panel_url": f"http://127.0.0.1:{store.edge.panel_port}" if store.edge else None,
+                    "panel_login": self.panel_login(store).login,
                     "mqtt_port": store.edge.mqtt_port if store.edge else None,
                     "rooms": [vars_of(room) for room in store.rooms],
                 }

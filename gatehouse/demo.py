@@ -54,11 +54,12 @@ def show(console: Console, info: dict[str, Any], path: Path) -> None:
     console.print(f"  maintainers {maint}   (maintainer@demo: the region's faults, on site, resolve)")
         console.print(f"  logins      {logins}; password {info['logins'][0]['password']}")
     table = Table(title="Stores")
-    for column in ("store", "id", "edge panel", "MQTT port", "rooms"):
+    for column in ("store", "id", "edge panel", "panel login", "MQTT port", "rooms"):
         table.add_column(column, no_wrap=True)
     for store in info["stores"]:
         rooms = str(len(store["rooms"]))
-        table.add_row(store["name"], store["id"], store["panel_url"], str(store["mqtt_port"]), rooms)
+        login = store.get("panel_login") or ""
+        table.add_row(store["name"], store["id"], store["panel_url"], login, str(store["mqtt_port"]), rooms)
     console.print(table)
     console.print("Try it: [bold].venv/bin/gatehouse demo --journey[/]   Stop: Ctrl-C")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -27,6 +28,8 @@ class DemoLogin:
     password: str
     role: str
     display_name: str
+    # The stores this login works at (its panel sign-in), for store roles.
+    store_ids: tuple[str, ...] = ()
 
 
 # (login, display name, role, scope): "region" -> the demo region, "store" -> the first demo store.
@@ -42,6 +45,12 @@ DEMO_USERS: tuple[tuple[str, str, Role, str | None], ...] = (
 )
 
 
+def store_desk(index: int) -> tuple[str, str]:
+    """The front-desk login and display name of the demo's further stores (index 1: Store B, ...)."""
+    letter = chr(ord("A") + index)
+    return f"staff-{letter.lower()}@demo", f"Front Desk (Store {letter})"
+
+
 def demo_password() -> str:
     """A fresh random demo password (readable, 16 characters)."""
     return "demo-" + secrets.token_urlsafe(8)
@@ -53,14 +62,16 @@ async def seed_demo_users(
     tenant_id: str,
     region_id: str,
     store_id: str,
+    other_store_ids: Sequence[str] = (),
     password: str | None = None,
     clock: Clock | None = None,
     passwords: Passwords | None = None,
 ) -> tuple[DemoLogin, ...]:
     """Create (or reset, by login) one demo user per role; every one gets `password` (generated if None).
 
-    Idempotent: a rerun keeps the users and sets their password to the given one, so the logins
-    written to .gatehouse/demo.json always work.
+    Each store of `other_store_ids` gets a front desk of its own (`staff-b@demo`, ...), so every
+    demo store's panel has a staff login. Idempotent: a rerun keeps the users and sets their
+    password to the given one, so the logins written to .gatehouse/demo.json always work.
     """
     clock = clock if clock is not None else SystemClock()
     passwords = passwords if passwords is not None else Passwords()
@@ -69,9 +80,21 @@ async def seed_demo_users(
     now = clock.now()
     logins: list[DemoLogin] = []
     async with sessionmaker() as session:
-        for login, name, role, scope in DEMO_USERS:
-            region_ids = [region_id] if scope == "region" else []
-            store_ids = [store_id] if scope == "store" else []
+        people = [
+            (
+                login,
+                name,
+                role,
+                [region_id] if scope == "region" else [],
+                [store_id] if scope == "store" else [],
+            )
+            for login, name, role, scope in DEMO_USERS
+        ]
+        people += [
+            (*store_desk(index), Role.STAFF, [], [other])
+            for index, other in enumerate(other_store_ids, start=1)
+        ]
+        for login, name, role, region_ids, store_ids in people:
             user = await session.scalar(select(User).where(User.login == login))
             if user is None:
                 user = User(
@@ -104,6 +127,14 @@ async def seed_demo_users(
                 user.password_hash, user.failed_attempts, user.locked_until = hashed, 0, None
                 user.active, user.updated_at = True, now
             await publish_user(session, user)
-            logins.append(DemoLogin(login=login, password=secret, role=role.value, display_name=name))
+            logins.append(
+                DemoLogin(
+                    login=login,
+                    password=secret,
+                    role=role.value,
+                    display_name=name,
+                    store_ids=tuple(store_ids),
+                )
+            )
         await session.commit()
     return tuple(logins)

@@ -637,9 +637,10 @@ def create_panel(
                 request,
                 ActionResult(False, "bad_args", "scan a code, or type the order number and phone digits"),
             )
-        room = result.room_id
-        message = f"Room {room} open · booking {result.booking_ref}" if result.ok else ""
-        return result_fragment(request, ActionResult(result.ok, result.reason, message, room))
+        record = await sources.store.room(result.room_id) if result.room_id else None
+        name = (record.name or record.id) if record is not None else result.room_id
+        message = f"{name} open · booking {result.booking_ref}" if result.ok else ""
+        return result_fragment(request, ActionResult(result.ok, result.reason, message, result.room_id))
 
     @app.post("/act/door", response_class=HTMLResponse)
     async def act_door(
