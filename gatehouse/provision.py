@@ -37,7 +37,6 @@ Confirm = Callable[[str], bool]
 OP_STYLE = {
     Op.CREATE: ("+", "green"),
     Op.UPDATE: ("~", "yellow"),
-    Op.REPLACE: ("±", "magenta"),
     Op.DELETE: ("-", "red"),
 }
 
@@ -120,7 +119,7 @@ def plan_table(plan: Plan, title: str) -> Table:
             lines = [f"{action.body['kind']}/{action.body['protocol']}{settings}"]
         else:
             lines = [_change_text(action, c) for c in action.changes]
-        if action.note and action.op is not Op.REPLACE:  # the replace note is said once, below the table
+        if action.note:
             lines.append(f"[dim]{escape(action.note)}[/]")
         name = action.label + (f" [dim]({action.id})[/]" if action.id and action.op is not Op.CREATE else "")
         table.add_row(
@@ -136,9 +135,6 @@ def show_plan(console: Console, plan: Plan, title: str) -> None:
     """Print the plan, what the cloud has beyond it, and anything blocking it."""
     if not plan.empty:
         console.print(plan_table(plan, title))
-    replaced = next((a for a in plan.actions if a.op is Op.REPLACE), None)
-    if replaced is not None:
-        console.print(f"[magenta]±[/] [dim]{escape(replaced.note)}[/]")
     if plan.unmanaged:
         console.print(
             f"[dim]Not in the manifest, kept (give --prune to delete): {escape(', '.join(plan.unmanaged))}[/]"

@@ -138,6 +138,11 @@ class CloudApi:
         result: Json = await self.request("POST", "/devices", json=dict(body))
         return result
 
+    async def update_device(self, device_id: str, body: Mapping[str, Any]) -> Json:
+        """Change a device in place (room_id, kind, protocol, config, zone)."""
+        result: Json = await self.request("PATCH", f"/devices/{device_id}", json=dict(body))
+        return result
+
     async def delete_device(self, device_id: str) -> None:
         """Remove a device."""
         await self.request("DELETE", f"/devices/{device_id}")

@@ -46,6 +46,7 @@ class DeviceState:
     protocol: str
     room_id: str | None = None
     config: Mapping[str, str] = field(default_factory=dict)
+    zone: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,4 +99,5 @@ def device_from_json(data: Mapping[str, Any]) -> DeviceState:
         protocol=str(data["protocol"]),
         room_id=str(room_id) if room_id else None,
         config={str(k): str(v) for k, v in (data.get("config") or {}).items()},
+        zone=str(data.get("zone") or ""),
     )

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cloud.errors import Invalid
+from cloud.tenancy.model import check_zone
 
 _DEVICE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
@@ -33,6 +34,7 @@ class DeviceInfo:
     kind: str
     protocol: str
     config: Mapping[str, str]
+    zone: str = ""
 
     def payload(self) -> dict[str, Any]:
         """The store-feed payload of this item."""
@@ -42,6 +44,7 @@ class DeviceInfo:
             "kind": self.kind,
             "protocol": self.protocol,
             "config": dict(self.config),
+            "zone": self.zone,
         }
 
 
@@ -69,4 +72,16 @@ def check_device(kind: str, protocol: str, config: Mapping[str, str]) -> dict[st
     port = clean.get("port")
     if port is not None and not 0 < int(port) < 65536:
         raise Invalid("config 'port' must be 1..65535", code="invalid_config", field="config.port")
+    return clean
+
+
+def check_device_zone(zone: str, room_id: str | None) -> str:
+    """A device's alarm zone: only a store-wide device has its own (a room's device takes the room's)."""
+    clean = check_zone(zone)
+    if clean and room_id is not None:
+        raise Invalid(
+            "a device in a room takes the room's zone; give the zone to the room",
+            code="zone_on_room_device",
+            field="zone",
+        )
     return clean

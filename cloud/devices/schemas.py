@@ -16,6 +16,20 @@ class DeviceCreate(BaseModel):
     kind: str = Field(min_length=1, max_length=40)
     protocol: str = Field(min_length=1, max_length=40)
     config: dict[str, str] = Field(default_factory=dict)
+    zone: str = Field(default="", max_length=40)
+
+
+class DeviceUpdate(BaseModel):
+    """PATCH /api/v1/devices/{device_id}: fields to change (absent: keep; room_id null: store-wide).
+
+    `config` replaces the whole config (the protocol address and settings).
+    """
+
+    room_id: str | None = None
+    kind: str | None = Field(default=None, min_length=1, max_length=40)
+    protocol: str | None = Field(default=None, min_length=1, max_length=40)
+    config: dict[str, str] | None = None
+    zone: str | None = Field(default=None, max_length=40)  # "": no zone
 
 
 class DeviceOut(BaseModel):
@@ -29,4 +43,5 @@ class DeviceOut(BaseModel):
     kind: str
     protocol: str
     config: dict[str, str]
+    zone: str
     created_at: datetime

@@ -1,8 +1,9 @@
-"""Device services: register, list and remove the devices of the caller's stores."""
+"""Device services: register, list, change and remove the devices of the caller's stores."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
@@ -30,6 +31,7 @@ def device_view(device: Device) -> dict[str, Any]:
         "kind": device.kind,
         "protocol": device.protocol,
         "config": dict(device.config),
+        "zone": device.zone,
     }
 
 
@@ -41,6 +43,7 @@ def device_info(device: Device) -> model.DeviceInfo:
         kind=device.kind,
         protocol=device.protocol,
         config=dict(device.config),
+        zone=device.zone,
     )
 
 
@@ -55,8 +58,9 @@ async def create_device(
     room_id: str | None = None,
     store_id: str | None = None,
     device_id: str | None = None,
+    zone: str = "",
 ) -> Device:
-    """Register a device in a room (room_id) or store-wide (store_id only)."""
+    """Register a device in a room (room_id) or store-wide (store_id only, with an optional alarm zone)."""
     session = uow.session
     if room_id is not None:
         _, store = await get_room(session, principal, room_id)
@@ -67,6 +71,7 @@ async def create_device(
     else:
         raise Invalid("give room_id or store_id", code="missing_location", field="room_id")
     clean = model.check_device(kind, protocol, config)
+    zone = model.check_device_zone(zone, room_id)
     new = model.check_device_id(device_id) if device_id is not None else new_id("d")
     if await session.get(Device, new) is not None:
         raise Conflict(f"device {new} exists", code="device_exists", field="id")
@@ -77,6 +82,7 @@ async def create_device(
         kind=kind,
         protocol=protocol,
         config=clean,
+        zone=zone,
         created_at=clock.now(),
     )
     session.add(device)
@@ -121,6 +127,69 @@ async def list_devices(
     else:
         raise Invalid("give store_id or room_id", code="missing_location", field="store_id")
     return list(await session.scalars(query.order_by(Device.id)))
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceChanges:
+    """Fields of a device to change (None: keep); `move` says room_id was given (None: store-wide)."""
+
+    move: bool = False
+    room_id: str | None = None
+    kind: str | None = None
+    protocol: str | None = None
+    config: Mapping[str, str] | None = None
+    zone: str | None = None
+
+
+async def update_device(
+    uow: UnitOfWork, clock: Clock, principal: Principal, device_id: str, changes: DeviceChanges
+) -> Device:
+    """Change a device in place (room, kind, protocol, config, zone), checked like a new one.
+
+    Its store's edges receive the new version (and rebuild the device's driver); a change that
+    changes nothing records nothing.
+    """
+    session = uow.session
+    device = await get_device(session, principal, device_id)
+    room_id = changes.room_id if changes.move else device.room_id
+    if changes.move and room_id is not None:
+        room, _ = await get_room(session, principal, room_id)
+        if room.store_id != device.store_id:
+            raise Invalid("a device stays in its store", code="room_not_in_store", field="room_id")
+    kind = changes.kind if changes.kind is not None else device.kind
+    protocol = changes.protocol if changes.protocol is not None else device.protocol
+    config = model.check_device(
+        kind, protocol, changes.config if changes.config is not None else dict(device.config)
+    )
+    # Moving into a room gives up a store-wide zone (the room's zone applies there).
+    kept = "" if room_id is not None else device.zone
+    zone = model.check_device_zone(changes.zone if changes.zone is not None else kept, room_id)
+    before = device_view(device)
+    device.room_id, device.kind, device.protocol, device.config, device.zone = (
+        room_id,
+        kind,
+        protocol,
+        config,
+        zone,
+    )
+    after = device_view(device)
+    if after == before:
+        return device
+    await session.flush()
+    await record_change(session, device.store_id, FeedEntity.DEVICE, device.id, device_info(device).payload())
+    record_audit(
+        session,
+        at=clock.now(),
+        tenant_id=principal.tenant_id,
+        actor=principal.actor,
+        action="device.update",
+        entity="device",
+        entity_id=device.id,
+        before=before,
+        after=after,
+    )
+    await uow.commit()
+    return device
 
 
 async def delete_device(uow: UnitOfWork, clock: Clock, principal: Principal, device_id: str) -> None:

@@ -22,4 +22,6 @@ class Device(Base):
     kind: Mapped[str] = mapped_column(String(40))
     protocol: Mapped[str] = mapped_column(String(40))
     config: Mapped[dict[str, Any]]
+    # A store-wide device's alarm zone ("": none); a room's device takes its room's zone.
+    zone: Mapped[str] = mapped_column(String(40), default="", server_default="")
     created_at: Mapped[datetime]

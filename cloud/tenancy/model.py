@@ -87,10 +87,24 @@ class RoomInfo:
     id: str
     name: str
     kind: str
+    zone: str = ""
 
     def payload(self) -> dict[str, Any]:
         """The store-feed payload of this item."""
-        return {"id": self.id, "name": self.name, "kind": self.kind}
+        return {"id": self.id, "name": self.name, "kind": self.kind, "zone": self.zone}
+
+
+_ZONE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.-]{0,39}$")
+
+
+def check_zone(value: str, field: str = "zone") -> str:
+    """An alarm zone name (a floor, a wing): trimmed, 1..40 letters, digits, space, _ . -; "" for none."""
+    zone = value.strip()
+    if zone and not _ZONE.match(zone):
+        raise Invalid(
+            "a zone has 1..40 letters, digits, spaces, '_', '.' or '-'", code="invalid_zone", field=field
+        )
+    return zone
 
 
 def check_area(value: str, field: str) -> str:

@@ -118,6 +118,7 @@ async def create_room(body: RoomCreate, principal: RoomsWrite, uow: UowDep, cloc
         capacity_max=body.capacity_max,
         facilities=body.facilities,
         price_plan=body.price_plan,
+        zone=body.zone,
     )
     room = await services.create_room(
         uow, clock, principal, store_id=body.store_id, name=body.name, kind=body.kind, details=details
@@ -129,7 +130,7 @@ async def create_room(body: RoomCreate, principal: RoomsWrite, uow: UowDep, cloc
 async def update_room(
     room_id: str, body: RoomUpdate, principal: RoomsWrite, uow: UowDep, clock: ClockDep
 ) -> RoomOut:
-    """Change a room's name, type, capacity, facilities or price plan."""
+    """Change a room's name, type, capacity, facilities, price plan or alarm zone."""
     given = body.model_fields_set
     changes = services.RoomChanges(
         name=body.name,
@@ -140,6 +141,7 @@ async def update_room(
         facilities=body.facilities,
         price_plan=body.price_plan,
         clear_price_plan="price_plan" in given and body.price_plan is None,
+        zone=body.zone,
     )
     return RoomOut.model_validate(await services.update_room(uow, clock, principal, room_id, changes))
 

@@ -85,6 +85,7 @@ class RoomCreate(BaseModel):
     capacity_max: int | None = None
     facilities: list[str] = Field(default_factory=list)
     price_plan: dict[str, Any] | None = None
+    zone: str = Field(default="", max_length=40)
 
 
 class RoomUpdate(BaseModel):
@@ -96,6 +97,7 @@ class RoomUpdate(BaseModel):
     capacity_max: int | None = None
     facilities: list[str] | None = None
     price_plan: dict[str, Any] | None = None
+    zone: str | None = Field(default=None, max_length=40)  # "": no zone
 
 
 class RoomOut(BaseModel):
@@ -112,4 +114,5 @@ class RoomOut(BaseModel):
     capacity_max: int | None
     facilities: list[str]
     price_plan: dict[str, Any] | None
+    zone: str
     created_at: datetime

@@ -94,6 +94,7 @@ def room_view(room: Room) -> dict[str, Any]:
         "capacity_max": room.capacity_max,
         "facilities": list(room.facilities or []),
         "price_plan": room.price_plan,
+        "zone": room.zone,
     }
 
 
@@ -116,7 +117,7 @@ def _plan_json(raw: Mapping[str, Any] | None) -> dict[str, Any] | None:
 
 
 async def publish_store_info(session: AsyncSession, store: Store) -> int:
-    """Record the store's info (with its key versions) in its feed."""
+    """Record the store's info (key versions, chain and store session settings) in its feed."""
     info = model.StoreInfo(
         id=store.id,
         tenant_id=store.tenant_id,
@@ -125,13 +126,18 @@ async def publish_store_info(session: AsyncSession, store: Store) -> int:
         early_grace_s=store.early_grace_s,
         key_versions=tuple(await keyring.key_versions(session, store.id)),
     )
-    return await record_change(session, store.id, FeedEntity.STORE, store.id, info.payload())
+    chain_settings, store_settings = await levels.edge_layers(session, store.tenant_id, store.id)
+    payload = {**info.payload(), "chain_settings": chain_settings, "store_settings": store_settings}
+    return await record_change(session, store.id, FeedEntity.STORE, store.id, payload)
 
 
 async def publish_room(session: AsyncSession, room: Room) -> int:
-    """Record a room's current version in its store's feed."""
-    info = model.RoomInfo(id=room.id, name=room.name, kind=room.kind)
-    return await record_change(session, room.store_id, FeedEntity.ROOM, room.id, info.payload())
+    """Record a room's current version (with its type's session settings) in its store's feed."""
+    info = model.RoomInfo(id=room.id, name=room.name, kind=room.kind, zone=room.zone)
+    tenant_id = await session.scalar(select(Store.tenant_id).where(Store.id == room.store_id))
+    type_settings = await levels.type_edge_layer(session, tenant_id or "", room.room_type)
+    payload = {**info.payload(), "type_settings": type_settings}
+    return await record_change(session, room.store_id, FeedEntity.ROOM, room.id, payload)
 
 
 async def create_region(uow: UnitOfWork, clock: Clock, principal: Principal, name: str) -> Region:
@@ -334,6 +340,7 @@ class RoomDetails:
     capacity_max: int | None = None
     facilities: Sequence[str] = ()
     price_plan: Mapping[str, Any] | None = None
+    zone: str = ""
 
 
 async def create_room(
@@ -356,6 +363,7 @@ async def create_room(
     capacity_min, capacity_max = model.check_capacity(details.capacity_min, details.capacity_max)
     facilities = model.check_facilities(details.facilities)
     plan = _plan_json(details.price_plan)
+    zone = model.check_zone(details.zone)
     taken = await session.scalar(select(Room.id).where(Room.store_id == store.id, Room.name == name))
     if taken is not None:
         raise Conflict(f"room {name!r} exists in this store", code="room_exists", field="name")
@@ -369,6 +377,7 @@ async def create_room(
         capacity_max=capacity_max,
         facilities=facilities,
         price_plan=plan,
+        zone=zone,
         created_at=clock.now(),
     )
     session.add(room)
@@ -400,12 +409,13 @@ class RoomChanges:
     facilities: Sequence[str] | None = None
     price_plan: Mapping[str, Any] | None = None
     clear_price_plan: bool = False
+    zone: str | None = None  # "": no zone
 
 
 async def update_room(
     uow: UnitOfWork, clock: Clock, principal: Principal, room_id: str, changes: RoomChanges
 ) -> Room:
-    """Change a room's name, type, capacity, facilities or price plan (bookings keep their quotes)."""
+    """Change a room's name, type, capacity, facilities, price plan or zone (bookings keep their quotes)."""
     session = uow.session
     room, store = await get_room(session, principal, room_id)
     before = room_view(room)
@@ -432,8 +442,10 @@ async def update_room(
         room.price_plan = None
     elif changes.price_plan is not None:
         room.price_plan = _plan_json(changes.price_plan)
+    if changes.zone is not None:
+        room.zone = model.check_zone(changes.zone)
     await session.flush()
-    if before["name"] != room.name:
+    if (before["name"], before["zone"]) != (room.name, room.zone):
         await publish_room(session, room)
     record_audit(
         session,

@@ -73,4 +73,6 @@ class Room(Base):
     capacity_max: Mapped[int | None] = mapped_column(Integer)
     facilities: Mapped[list[str]] = mapped_column(JSON, default=list)
     price_plan: Mapped[dict[str, Any] | None]
+    # The alarm zone (floor, wing) the room lies in; "": none (an alarm there opens the whole store).
+    zone: Mapped[str] = mapped_column(String(40), default="", server_default="")
     created_at: Mapped[datetime]

@@ -140,9 +140,11 @@ class _Executor:
                 await api.delete_room(self._need(action.id, "room"))
             case Target.DEVICE, Op.CREATE:
                 await api.create_device(self._device_body(action))
-            case Target.DEVICE, Op.REPLACE:
-                await api.delete_device(self._need(action.id, "device"))
-                await api.create_device(self._device_body(action))
+            case Target.DEVICE, Op.UPDATE:
+                body = dict(action.body)
+                if "room_id" in body and action.room is not None:
+                    body["room_id"] = self._need(self.room_ids.get(action.room), f"room {action.room!r}")
+                await api.update_device(self._need(action.id, "device"), body)
             case Target.DEVICE, Op.DELETE:
                 await api.delete_device(self._need(action.id, "device"))
             case _:

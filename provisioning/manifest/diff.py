@@ -33,7 +33,6 @@ class Op(StrEnum):
 
     CREATE = "create"
     UPDATE = "update"
-    REPLACE = "replace"  # devices: the API has no update, so delete and create under the same id
     DELETE = "delete"
 
 
@@ -167,7 +166,7 @@ def plan_devices(
     prune: bool = False,
     dropped_rooms: frozenset[str] = frozenset(),
 ) -> tuple[list[Action], list[str]]:
-    """Device actions (deletes, then replaces, then creates) and the labels of unmanaged devices.
+    """Device actions (deletes, then updates in place, then creates) and the labels of unmanaged devices.
 
     room_ids maps the names of existing rooms to their ids; a device of a room not in it is new
     along with its room. dropped_rooms are ids of rooms being deleted (their devices go with them).
@@ -177,13 +176,19 @@ def plan_devices(
     room_names = {room_id: name for name, room_id in room_ids.items()}
     room_names.update({r.id: r.name for r in state.rooms if r.id not in room_names})
     matched: set[str] = set()
-    replaces: list[Action] = []
+    updates: list[Action] = []
     creates: list[Action] = []
     for device in desired:
         owner = room_ids.get(device.room) if device.room is not None else store_id
         expected = device.id or (derived_device_id(owner, device.name) if owner is not None else None)
         label = _device_label(device.room, device.id or device.name)
-        body = {"kind": device.kind, "protocol": device.protocol, "config": dict(device.config)}
+        body: dict[str, Any] = {
+            "kind": device.kind,
+            "protocol": device.protocol,
+            "config": dict(device.config),
+        }
+        if device.zone is not None:
+            body["zone"] = device.zone
         current = by_id.get(expected) if expected is not None else None
         if current is None:
             changes = tuple(Change(k, None, v) for k, v in body.items())
@@ -203,29 +208,34 @@ def plan_devices(
         matched.add(current.id)
         room_id = room_ids.get(device.room) if device.room is not None else None
         diffs = []
+        patch: dict[str, Any] = {}
         if current.room_id != room_id:
             diffs.append(
                 Change("room", room_names.get(current.room_id or "", "store"), device.room or "store")
             )
-        for key, before, after in (
+            patch["room_id"] = None  # the room's id is resolved when applying (None: store-wide)
+        compared: list[tuple[str, Any, Any]] = [
             ("kind", current.kind, device.kind),
             ("protocol", current.protocol, device.protocol),
             ("config", dict(current.config), dict(device.config)),
-        ):
+        ]
+        if device.zone is not None:
+            compared.append(("zone", current.zone, device.zone))
+        for key, before, after in compared:
             if before != after:
                 diffs.append(Change(key, before, after))
+                patch[key] = after
         if diffs:
-            replaces.append(
+            updates.append(
                 Action(
-                    Op.REPLACE,
+                    Op.UPDATE,
                     Target.DEVICE,
                     label,
                     id=current.id,
-                    body=body,
+                    body=patch,
                     changes=tuple(diffs),
                     room=device.room,
                     device_name=None if device.id else device.name,
-                    note="the API cannot update a device: it is deleted and created again under the same id",
                 )
             )
     deletes: list[Action] = []
@@ -238,7 +248,7 @@ def plan_devices(
             deletes.append(Action(Op.DELETE, Target.DEVICE, label, id=current.id))
         else:
             unmanaged.append(f"device {label}")
-    return deletes + replaces + creates, unmanaged
+    return deletes + updates + creates, unmanaged
 
 
 # ---------------------------------------------------------------- the store

@@ -39,10 +39,12 @@ MAX_FACILITIES = 40
 MAX_NOTICE_MIN = 60 * 24 * 365
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 _PLAN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.-]{0,59}$")
+# An alarm zone (a floor, a wing), as the cloud accepts it.
+_ZONE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.-]{0,39}$")
 
 # The store and room fields the cloud API manages, in its own names.
 STORE_FIELDS = ("timezone", "city", "area", "opening_hours", "closed_dates")
-ROOM_FIELDS = ("room_type", "capacity_min", "capacity_max", "facilities", "price_plan")
+ROOM_FIELDS = ("room_type", "capacity_min", "capacity_max", "facilities", "price_plan", "zone")
 
 
 # ---------------------------------------------------------------- problems
@@ -154,6 +156,8 @@ class DeviceSpec(_Strict):
     kind: str
     protocol: str
     config: dict[str, Any] = Field(default_factory=dict)
+    # A store-wide device's alarm zone (a room's devices take the room's zone); absent: unmanaged.
+    zone: str | None = None
 
 
 class RoomSpec(_Strict):
@@ -168,6 +172,8 @@ class RoomSpec(_Strict):
     facilities: list[str] = Field(default_factory=list)
     # A name from `price_plans`, an inline plan mapping, or null (no plan).
     price_plan: Any = None
+    # The alarm zone (floor, wing) the room lies in; "" none (an alarm there opens the whole store).
+    zone: str = ""
     # Each a DeviceSpec, validated one by one so that one bad device does not hide the others.
     devices: list[Any] = Field(default_factory=list)
 
@@ -203,7 +209,10 @@ class ManifestSpec(_Strict):
 
 @dataclass(frozen=True, slots=True)
 class DesiredDevice:
-    """A device as the manifest wants it; `room` is the room's name (None: store-wide)."""
+    """A device as the manifest wants it; `room` is the room's name (None: store-wide).
+
+    `zone` is a store-wide device's alarm zone (None: not managed).
+    """
 
     name: str
     kind: str
@@ -212,6 +221,7 @@ class DesiredDevice:
     room: str | None = None
     id: str | None = None
     where: str = ""
+    zone: str | None = None
 
     @property
     def label(self) -> str:
@@ -365,6 +375,13 @@ def _check_name(value: str, path: Path, out: _Problems, *, limit: int = 200) -> 
     if not name or len(name) > limit:
         out.add(path, f"must be 1-{limit} characters")
     return name
+
+
+def _check_zone(value: str, path: Path, out: _Problems) -> str:
+    zone = value.strip()
+    if zone and not _ZONE.match(zone):
+        out.add(path, "a zone has 1-40 letters, digits, spaces, '_', '.' or '-'")
+    return zone
 
 
 def _check_slug(value: str, path: Path, out: _Problems) -> None:
@@ -529,6 +546,11 @@ def _device(spec: DeviceSpec, room: str | None, path: Path, out: _Problems) -> D
     config, problems = check_device_config(spec.kind, spec.protocol, spec.config)
     for problem in problems:
         out.add((*path, *problem.where.split(".", 1)), problem.message)
+    zone = None
+    if spec.zone is not None:
+        zone = _check_zone(spec.zone, (*path, "zone"), out)
+        if zone and room is not None:
+            out.add((*path, "zone"), "a device in a room takes the room's zone: give the zone to the room")
     return DesiredDevice(
         name=name,
         kind=spec.kind,
@@ -537,6 +559,7 @@ def _device(spec: DeviceSpec, room: str | None, path: Path, out: _Problems) -> D
         room=room,
         id=spec.id,
         where=format_path(path),
+        zone=zone,
     )
 
 
@@ -595,6 +618,8 @@ def _room(
         fields["facilities"] = facilities
     if "price_plan" in given:
         fields["price_plan"] = _resolve_plan(spec.price_plan, plans, (*path, "price_plan"), out)
+    if "zone" in given:
+        fields["zone"] = _check_zone(spec.zone, (*path, "zone"), out)
     if spec.id is not None and not spec.id.strip():
         out.add((*path, "id"), "must not be empty")
     devices = []

@@ -61,7 +61,9 @@ async def test_the_example_applies_to_the_demo_cloud_and_a_second_apply_changes_
         "roles": "light,ac",
     }
     assert devices[f"{store['id']}-receipts"]["room_id"] is None
-    assert len(devices) == 6 * 3 + 1 + 3
+    assert len(devices) == 6 * 3 + 1 + 4
+    assert devices[f"{store['id']}-stair-smoke"]["zone"] == "Floor 2"
+    assert (rooms["KTV 1"]["zone"], rooms["Tea Room"]["zone"]) == ("Floor 2", "Floor 1")
     settings = await api.store_settings(store["id"])
     assert settings["values"] == {"early_grace_s": 600, "cleaning_gap_min": 20}
 
@@ -79,10 +81,17 @@ async def test_a_changed_manifest_updates_only_what_changed(demo_cloud: DemoClou
     assert [(a.op, a.target, a.label) for a in plan.actions] == [
         (Op.UPDATE, Target.SETTINGS, "Demo Store C"),
         (Op.UPDATE, Target.ROOM, "KTV 1"),
-        (Op.REPLACE, Target.DEVICE, "Mahjong 2 / power"),
+        (Op.UPDATE, Target.DEVICE, "Mahjong 2 / power"),
     ]
+    store_id = plan.store_id
+    assert store_id is not None
+    before = {d["id"]: d for d in await api.list_devices(store_id)}
     await execute_plan(api, plan)
     assert (await plan_manifest(api, changed)).empty
+    after = {d["id"]: d for d in await api.list_devices(store_id)}
+    # Changed in place: the same device (not deleted and created again), with its new port.
+    [power_id] = [i for i in after if i.endswith("-power") and after[i]["config"].get("port") == "1502"]
+    assert after[power_id]["created_at"] == before[power_id]["created_at"]
     store = next(s for s in await api.list_stores() if s["name"] == "Demo Store C")
     assert store["early_grace_s"] == 300  # the store's grace follows its booking settings
 
@@ -110,7 +119,7 @@ async def test_prune_deletes_what_the_manifest_dropped_and_nothing_without_it(de
     assert (await plan_manifest(api, smaller, prune=True)).empty
     store = next(s for s in await api.list_stores() if s["name"] == "Demo Store C")
     assert "KTV 2" not in {r["name"] for r in await api.list_rooms(store["id"])}
-    assert len(await api.list_devices(store["id"])) == 5 * 3 + 3
+    assert len(await api.list_devices(store["id"])) == 5 * 3 + 4
 
 
 async def test_a_refused_step_stops_the_apply_and_a_fixed_manifest_completes_it(
@@ -171,7 +180,29 @@ rooms:
     moved = text.replace("protocol: mqtt}", "protocol: ble, config: {address: 'AA:BB:CC:DD:EE:FF'}}")
     plan = await plan_manifest(api, parse_manifest(moved))
     (action,) = plan.actions
-    assert isinstance(action, Action) and action.op is Op.REPLACE and action.id == "lock-a-m1"
+    assert isinstance(action, Action) and action.op is Op.UPDATE and action.id == "lock-a-m1"
     await execute_plan(api, plan)
     devices = {d["id"]: d for d in await api.list_devices(store.id)}
     assert devices["lock-a-m1"]["protocol"] == "ble"
+
+
+async def test_zones_are_changed_in_place_for_rooms_and_store_wide_devices(demo_cloud: DemoCloud) -> None:
+    api = demo_cloud.api
+    await execute_plan(api, await plan_manifest(api, example()))
+    changed = parse_manifest(
+        EXAMPLE.read_text()
+        .replace("  - name: KTV 2\n    zone: Floor 2\n", "  - name: KTV 2\n    zone: Floor 3\n", 1)
+        .replace("zone: Floor 2, config: {sensor: smoke}", "zone: Floor 3, config: {sensor: smoke}", 1)
+    )
+    plan = await plan_manifest(api, changed)
+    assert [
+        (a.op, a.target, a.label, [(c.field, c.before, c.after) for c in a.changes]) for a in plan.actions
+    ] == [
+        (Op.UPDATE, Target.ROOM, "KTV 2", [("zone", "Floor 2", "Floor 3")]),
+        (Op.UPDATE, Target.DEVICE, "store / stair-smoke", [("zone", "Floor 2", "Floor 3")]),
+    ]
+    await execute_plan(api, plan)
+    assert (await plan_manifest(api, changed)).empty
+    assert plan.store_id is not None
+    devices = {d["id"]: d for d in await api.list_devices(plan.store_id)}
+    assert devices[f"{plan.store_id}-stair-smoke"]["zone"] == "Floor 3"

@@ -32,7 +32,7 @@ def test_apply_shows_the_diff_applies_and_a_second_apply_says_no_changes(
     code, output = run("apply", str(EXAMPLE), *demo(threaded_cloud), "--yes")
     assert code == 0, output
     assert "create room" in output and "Mahjong 1" in output
-    assert "Applied 30 to create: store Demo Store C" in output
+    assert "Applied 31 to create: store Demo Store C" in output
     code, output = run("apply", str(EXAMPLE), *demo(threaded_cloud), "--yes")
     assert code == 0, output
     assert "No changes: the cloud already matches" in output
@@ -40,9 +40,9 @@ def test_apply_shows_the_diff_applies_and_a_second_apply_says_no_changes(
 
 def test_apply_asks_first_and_changes_nothing_when_refused(threaded_cloud: ThreadedCloud) -> None:
     code, output = run("apply", str(EXAMPLE), *demo(threaded_cloud), stdin="n\n")
-    assert code == 1 and "Apply these 30 change(s)?" in output and "Nothing was changed." in output
+    assert code == 1 and "Apply these 31 change(s)?" in output and "Nothing was changed." in output
     code, output = run("apply", str(EXAMPLE), *demo(threaded_cloud), "--dry-run")
-    assert code == 0 and "Dry run: 30 to create; nothing was changed." in output
+    assert code == 0 and "Dry run: 31 to create; nothing was changed." in output
 
 
 def test_an_invalid_manifest_exits_2_with_its_problems_and_no_api_call(tmp_path: Path) -> None:

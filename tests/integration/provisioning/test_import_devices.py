@@ -38,12 +38,12 @@ async def test_a_csv_is_imported_once_and_a_second_import_changes_nothing(demo_c
     assert again.plan.empty
 
 
-async def test_a_changed_row_replaces_that_device_only(demo_cloud: DemoCloud) -> None:
+async def test_a_changed_row_updates_that_device_only(demo_cloud: DemoCloud) -> None:
     api = demo_cloud.api
     await execute_plan(api, (await plan_import(api, "Demo Store A", parse_devices_csv(CSV))).plan)
     changed = CSV.replace("127.0.0.1,1502", "127.0.0.1,1503")
     planned = await plan_import(api, "Demo Store A", parse_devices_csv(changed))
-    assert [(a.op.value, a.label) for a in planned.plan.actions] == [("replace", "Mahjong 1 / power")]
+    assert [(a.op.value, a.label) for a in planned.plan.actions] == [("update", "Mahjong 1 / power")]
 
 
 async def test_bad_rows_stop_the_import_with_every_line_and_nothing_is_applied(demo_cloud: DemoCloud) -> None:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+import pytest
 import yaml
 
 from provisioning.manifest.diff import Op, Plan, Target, plan_store
-from provisioning.manifest.model import StoreManifest, parse_manifest
+from provisioning.manifest.model import ManifestInvalid, StoreManifest, parse_manifest
 from provisioning.state import CloudState, DeviceState, RegionState, RoomState, StoreState
 
 PLAN = {
@@ -153,24 +154,25 @@ def test_null_clears_a_field_and_an_absent_field_is_left_alone() -> None:
     assert action.body == {"price_plan": None}
 
 
-def test_a_changed_device_config_is_replaced_under_the_same_id() -> None:
+def test_a_changed_device_config_is_updated_in_place_with_only_what_changed() -> None:
     data = manifest_data()
     data["rooms"][0]["devices"][1]["config"]["port"] = 1502
     plan = plan_store(manifest(data), matching_state())
     (action,) = plan.actions
-    assert (action.op, action.target, action.id) == (Op.REPLACE, Target.DEVICE, "rm-1-power")
-    assert action.changes[0].field == "config"
-    assert "cannot update a device" in action.note
+    assert (action.op, action.target, action.id) == (Op.UPDATE, Target.DEVICE, "rm-1-power")
+    assert [c.field for c in action.changes] == ["config"]
+    assert set(action.body) == {"config"} and action.body["config"]["port"] == "1502"
 
 
-def test_a_device_with_an_explicit_id_moved_to_a_room_is_replaced() -> None:
+def test_a_device_with_an_explicit_id_moved_to_a_room_is_updated_in_place() -> None:
     data = manifest_data()
     data["devices"] = []
     data["rooms"][1]["devices"] = [{"id": "entrance-1", "kind": "scanner", "protocol": "mqtt"}]
     plan = plan_store(manifest(data), matching_state())
     (action,) = plan.actions
-    assert action.op is Op.REPLACE and action.room == "KTV 1"
+    assert action.op is Op.UPDATE and action.room == "KTV 1" and action.id == "entrance-1"
     assert [(c.field, c.before, c.after) for c in action.changes] == [("room", "store", "KTV 1")]
+    assert set(action.body) == {"room_id"}
 
 
 def test_what_the_manifest_leaves_out_is_kept_and_listed_without_prune() -> None:
@@ -296,3 +298,34 @@ def test_explicit_ids_allow_renames_and_unknown_ids_are_conflicts() -> None:
     )
     data["store"]["id"] = "s-9"
     assert "store.id: the tenant has no store 's-9'" in plan_store(manifest(data), CloudState()).conflicts
+
+
+def test_zones_of_rooms_and_store_wide_devices_are_planned_and_left_alone_when_absent() -> None:
+    data = manifest_data()
+    data["rooms"][1]["zone"] = "Floor 2"
+    data["devices"][0]["zone"] = "east"
+    plan = plan_store(manifest(data), matching_state())
+    assert [(a.op, a.target, a.label, dict(a.body)) for a in plan.actions] == [
+        (Op.UPDATE, Target.ROOM, "KTV 1", {"zone": "Floor 2"}),
+        (Op.UPDATE, Target.DEVICE, "store / entrance-1", {"zone": "east"}),
+    ]
+    # Without a zone in the manifest, the cloud's zones are not the manifest's business.
+    state = matching_state()
+    zoned = CloudState(
+        regions=state.regions,
+        store=state.store,
+        rooms=state.rooms,
+        devices=(*state.devices[:2], DeviceState("entrance-1", "scanner", "mqtt", None, zone="east")),
+    )
+    assert plan_store(manifest(), zoned).empty
+
+
+def test_a_zone_on_a_rooms_device_or_a_malformed_zone_is_a_manifest_problem() -> None:
+    data = manifest_data()
+    data["rooms"][0]["devices"][0]["zone"] = "east"
+    data["rooms"][1]["zone"] = "<floor>"
+    with pytest.raises(ManifestInvalid) as caught:
+        manifest(data)
+    text = str(caught.value)
+    assert "rooms[0].devices[0].zone" in text and "room's zone" in text
+    assert "rooms[1].zone" in text
