@@ -35,6 +35,7 @@ from cloud.faults.services import add_entry, assign, get_reachable, start
 from cloud.faults.tables import WorkOrder, WorkOrderEntry, WorkOrderPhoto
 from cloud.ids import new_id
 from cloud.storekeys import keyring
+from cloud.tenancy.tables import Room
 from cloud.uow import UnitOfWork
 from protos import codes
 
@@ -135,7 +136,9 @@ async def on_site(
             f"the room code does not verify ({err.reason.value})", code=err.reason.value, field="code"
         ) from err
     check_on_site_room(order.room_id, claim.room_id)
-    return await start(uow, clock, principal, order.id, note=f"on site: room QR of {claim.room_id} verified")
+    room = await session.get(Room, claim.room_id)
+    where = room.name if room is not None and room.store_id == order.store_id else claim.room_id
+    return await start(uow, clock, principal, order.id, note=f"on site: the QR of {where} verified")
 
 
 async def add_note(

@@ -346,3 +346,35 @@ async def test_the_json_api_takes_notes_on_site_codes_and_photos_with_stable_ref
     assert resolved.json()["state"] == "resolved"
     late = await api.post(f"{base}/notes", json={"text": "one more thing"})
     assert (late.status_code, late.json()["code"]) == (409, "work_order_resolved")
+
+
+async def test_hq_admins_use_the_app_across_regions_and_other_roles_are_turned_away(
+    cloud: CloudServer, tenant_a: Tenant, world: World
+) -> None:
+    await create_user(tenant_a.api, "hq-1", "hq_admin")
+    await create_user(tenant_a.api, "rm-1", "region_manager", region_ids=[world.a.region_id])
+    async with httpx.AsyncClient(base_url=cloud.http_url, timeout=30) as client:
+        signed = await client.post("/maint/login", data={"login": "hq-1", "password": PASSWORD})
+        assert signed.status_code == 303
+        queue = (await client.get("/maint/queue")).text
+        assert world.order_a in queue and world.order_b in queue
+    async with httpx.AsyncClient(base_url=cloud.http_url, timeout=30) as client:
+        refused = await client.post("/maint/login", data={"login": "rm-1", "password": PASSWORD})
+        assert refused.status_code == 403
+        assert (await client.get("/maint/")).status_code == 303  # back to the sign-in page
+
+
+async def test_an_upload_that_does_not_state_its_length_is_refused_before_it_is_read(
+    tenant_a: Tenant, world: World
+) -> None:
+    async def body() -> AsyncIterator[bytes]:
+        yield b"--x\r\nContent-Disposition: form-data; name=photo; filename=a.jpg\r\n\r\n"
+        yield jpeg()
+        yield b"\r\n--x--\r\n"
+
+    response = await tenant_a.api.post(
+        f"/api/v1/work-orders/{world.order_a}/photos",
+        content=body(),
+        headers={"content-type": "multipart/form-data; boundary=x"},
+    )
+    assert (response.status_code, response.json()["code"]) == (422, "length_required")
