@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -12,7 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from cloud.auth.model import Principal
 from cloud.auth.services import add_token, create_tenant_with_token
 from cloud.auth.tables import ApiToken
-from cloud.clock import Clock, SystemClock
+from cloud.booking import services as booking_services
+from cloud.booking.tables import Booking
+from cloud.clock import Clock, FakeClock, SystemClock
 from cloud.crypto import FieldCipher
 from cloud.devices import services as devices
 from cloud.devices.tables import Device
@@ -271,3 +276,139 @@ async def seed_demo(
             )
         await session.commit()
     return DemoSeed(tenant_id=tenant_id, region_id=region.id, api_token=token, stores=tuple(seeded))
+
+
+# ---- booking history, so the demo's dashboards have something to show ----
+
+HISTORY_CUSTOMER = "Demo Guest"
+HISTORY_PHONE = "13900001234"
+HISTORY_ACTOR = "system:seed"
+# Past bookings end this long before now at the latest, so none blocks a booking "from now".
+HISTORY_CLEARANCE = timedelta(hours=1)
+
+
+@dataclass(frozen=True, slots=True)
+class _Planned:
+    room_id: str
+    starts_at: datetime
+    ends_at: datetime
+    outcome: str  # completed, no_show, cancelled
+
+
+def plan_day(
+    rooms: Sequence[SeededRoom], day: date, tz: ZoneInfo, not_after: datetime, seed: str
+) -> list[_Planned]:
+    """A plausible, repeatable day of a store: afternoons and evenings, a few no-shows and cancellations."""
+    rnd = random.Random(seed)
+    taken: dict[str, list[tuple[datetime, datetime]]] = {}
+    planned: list[_Planned] = []
+    for _ in range(rnd.randint(4, 9)):
+        room = rnd.choice(list(rooms))
+        hour = rnd.choice((10, 12, 13, 14, 15, 16, 18, 19, 19, 20, 20, 21))
+        start = datetime.combine(day, time(hour, rnd.choice((0, 30))), tzinfo=tz).astimezone(UTC)
+        end = start + timedelta(minutes=60 * rnd.randint(1, 3))
+        gap = timedelta(minutes=30)  # the default cleaning gap
+        if end > not_after or any(start < b + gap and a < end + gap for a, b in taken.get(room.id, [])):
+            continue
+        taken.setdefault(room.id, []).append((start, end))
+        outcome = rnd.choices(("completed", "no_show", "cancelled"), weights=(80, 10, 10))[0]
+        planned.append(_Planned(room.id, start, end, outcome))
+    return sorted(planned, key=lambda p: p.starts_at)
+
+
+async def _play(
+    uow: UnitOfWork, clock: FakeClock, cipher: FieldCipher, principal: Principal, plan: _Planned
+) -> None:
+    """One booking's life, each step at the time it happened: hold, pay, then come, or not, or cancel."""
+    clock.set(plan.starts_at - timedelta(hours=4))
+    held = await booking_services.hold(
+        uow,
+        clock,
+        cipher,
+        principal,
+        room_id=plan.room_id,
+        starts_at=plan.starts_at,
+        ends_at=plan.ends_at,
+        party_size=2,
+        customer_name=HISTORY_CUSTOMER,
+        phone=HISTORY_PHONE,
+    )
+    ref, price = held.ref, held.price_total
+    clock.advance(120)
+    await booking_services.confirm_payment(
+        uow,
+        clock,
+        ref=ref,
+        payment_ref=f"demo-history:{ref}",
+        amount_paid=price,
+        tenant_id=principal.tenant_id,
+        actor=HISTORY_ACTOR,
+    )
+    if plan.outcome == "cancelled":
+        clock.set(plan.starts_at - timedelta(minutes=90))  # the 50% tier of the default terms
+        cancelled = await booking_services.cancel_booking(uow, clock, principal, ref)
+        if cancelled.refund_amount:
+            clock.advance(600)
+            await booking_services.record_refund(
+                uow,
+                clock,
+                ref=ref,
+                refund_ref=f"demo-refund:{ref}",
+                tenant_id=principal.tenant_id,
+                actor=HISTORY_ACTOR,
+            )
+    elif plan.outcome == "completed":
+        clock.set(plan.starts_at + timedelta(minutes=3))
+        await booking_services.mark_redeemed(
+            uow.session, clock, store_id=held.store_id, ref=ref, actor=HISTORY_ACTOR
+        )
+        await uow.commit()
+        clock.set(plan.ends_at)
+        await booking_services.complete_booking(uow, clock, principal, ref)
+
+
+async def seed_history(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    *,
+    cipher: FieldCipher,
+    seed: DemoSeed,
+    days: int = 7,
+    clock: Clock | None = None,
+    notifier: ChangeNotifier | None = None,
+) -> int:
+    """Past bookings of the demo stores (paid, redeemed, no-shows, cancellations) for the last `days` days.
+
+    Each booking goes through the booking services on a clock set to the moment each step
+    happened, so statuses, payments, refunds and the audit log agree. A store's day that already
+    has demo history is left alone (reruns add only the missing days). Returns how many were made.
+    """
+    now = (clock or SystemClock()).now()
+    made = 0
+    principal = Principal(tenant_id=seed.tenant_id, actor=HISTORY_ACTOR)
+    async with sessionmaker() as session:
+        uow = UnitOfWork(session, notifier)
+        for store in seed.stores:
+            row = await session.get(Store, store.id)
+            if row is None:
+                continue
+            tz = ZoneInfo(row.timezone)
+            today = now.astimezone(tz).date()
+            for back in range(days, -1, -1):
+                day = today - timedelta(days=back)
+                lo = datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC)
+                hi = lo + timedelta(days=1)
+                seen = await session.scalar(
+                    select(Booking.ref).where(
+                        Booking.store_id == store.id,
+                        Booking.customer_name == HISTORY_CUSTOMER,
+                        Booking.starts_at >= lo,
+                        Booking.starts_at < hi,
+                    )
+                )
+                await session.commit()
+                if seen is not None:
+                    continue
+                for plan in plan_day(store.rooms, day, tz, now - HISTORY_CLEARANCE, f"{store.id}:{day}"):
+                    await _play(uow, FakeClock(now), cipher, principal, plan)
+                    made += 1
+    return made

@@ -23,7 +23,7 @@ import httpx
 from cloud.auth.demo import DemoLogin, seed_demo_users
 from cloud.bootstrap import CloudServer
 from cloud.clock import Clock as CloudClock
-from cloud.seed import DEMO_ROOMS, DEMO_STORES, DemoDevice, DemoSeed, SeededStore, seed_demo
+from cloud.seed import DEMO_ROOMS, DEMO_STORES, DemoDevice, DemoSeed, SeededStore, seed_demo, seed_history
 from cloud.settings import CloudSettings
 from edge.bootstrap import EdgeDaemon
 from edge.clock import Clock as EdgeClock
@@ -168,6 +168,7 @@ class DemoChain:
         cloud_clock: CloudClock | None = None,
         edge_clock: EdgeClock | None = None,
         edges: Sequence[str] | None = None,
+        history_days: int = 0,
     ) -> None:
         self.state_dir = state_dir
         self._settings = CloudSettings(
@@ -187,6 +188,8 @@ class DemoChain:
         self._edge_clock = edge_clock
         # Names of the stores whose edge runs in this process (None: every store).
         self._edges = edges
+        # Days of past bookings to seed (0: none), so the admin dashboards have figures.
+        self._history_days = history_days
         self.cloud: CloudServer | None = None
         self.payments: PaymentSimServer | None = None
         self.seed: DemoSeed | None = None
@@ -218,6 +221,15 @@ class DemoChain:
                 other_store_ids=[store.id for store in self.seed.stores[1:]],
                 password=self._password,
             )
+            if self._history_days:
+                await seed_history(
+                    cloud.sessionmaker,
+                    cipher=cloud.cipher,
+                    seed=self.seed,
+                    days=self._history_days,
+                    clock=cloud.clock,
+                    notifier=cloud.notifier,
+                )
             self.api = httpx.AsyncClient(
                 base_url=cloud.http_url,
                 headers={"Authorization": f"Bearer {self.seed.api_token}"},
@@ -408,6 +420,7 @@ class DemoChain:
             raise RuntimeError("the chain is not seeded")
         return {
             "booking_pages": f"{cloud.http_url}/book/",
+            "admin": f"{cloud.http_url}/admin/",
             "payment_provider": self.payments.url if self.payments else None,
             "cloud": {
                 "url": cloud.http_url,

@@ -17,6 +17,8 @@ from gatehouse.chain import DemoChain, StorePorts, port_or_free
 DEMO_FILE = "demo.json"
 # Preferred ports; any that is taken is replaced by a free one (demo.json has the real ones).
 HTTP_PORT, GRPC_PORT, ENROLL_PORT = 8080, 50051, 50052
+# Days of past bookings the demo seeds (once per store and day) for the admin dashboards.
+HISTORY_DAYS = 7
 STORE_PORTS = (StorePorts(mqtt=18831, panel=8081), StorePorts(mqtt=18832, panel=8082))
 
 
@@ -46,6 +48,7 @@ def show(console: Console, info: dict[str, Any], path: Path) -> None:
     cloud = info["cloud"]
     console.print(f"  edge link   {cloud['grpc_target']} (mutual TLS), enrolment {cloud['enroll_target']}")
     console.print(f"  booking     {info['booking_pages']}   (store -> room -> slot -> pay -> code)")
+    console.print(f"  admin       {info['admin']}   (HQ admin app: sign in with a login below)")
     console.print(f"  payments    {info['payment_provider']}   (simulated WeChat-Pay-like provider)")
     console.print(f"  API token   {info['api_token']}")
     logins = ", ".join(f"{x['login']} ({x['role']})" for x in info["logins"])
@@ -82,6 +85,7 @@ async def run_demo(state_dir: Path) -> None:
             store_ports=STORE_PORTS,
             api_token=token,
             password=password,
+            history_days=HISTORY_DAYS,
         )
         await chain.__aenter__()
     try:
