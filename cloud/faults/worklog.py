@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloud.audit.services import record_audit
@@ -21,6 +21,7 @@ from cloud.crypto import FieldCipher
 from cloud.errors import Invalid, NotFound, Unavailable
 from cloud.faults import photos
 from cloud.faults.model import (
+    SEVERITY_RANK,
     Action,
     AssigneeRole,
     EntryKind,
@@ -61,7 +62,15 @@ async def queue(session: AsyncSession, principal: Principal, *, limit: int = 200
             WorkOrder.assignee_role == AssigneeRole.MAINTAINER.value,
             WorkOrder.state.in_(UNRESOLVED),
         )
-        .order_by(WorkOrder.raised_at)
+        # the same order as queue_key, so the limit never cuts a critical order for a minor one
+        .order_by(
+            case(
+                *((WorkOrder.severity == sev, rank) for sev, rank in SEVERITY_RANK.items()),
+                else_=len(SEVERITY_RANK),
+            ),
+            WorkOrder.raised_at,
+            WorkOrder.id,
+        )
         .limit(limit)
     )
     reachable = [

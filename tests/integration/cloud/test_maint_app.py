@@ -156,8 +156,14 @@ async def test_a_maintainer_accepts_confirms_on_site_notes_photographs_and_resol
     cloud: CloudServer, tenant_a: Tenant, world: World, app_a: App
 ) -> None:
     order = world.order_a
+    older = await add_order(cloud, tenant_a.id, world.a, raised_at=cloud.clock.now() - timedelta(hours=3))
+    minor = await add_order(
+        cloud, tenant_a.id, world.a, severity="minor", raised_at=cloud.clock.now() - timedelta(days=1)
+    )
     queue = await app_a.get("/maint/queue")
     assert order in queue.text and world.order_b not in queue.text
+    listed = re.findall(r'data-order="([^"]+)"', queue.text)
+    assert listed == [older, order, minor], "most severe first, then oldest"
     assert "Store A" in queue.text and "Mahjong 1" in queue.text and "jammed" in queue.text
 
     early = await app_a.post(f"/maint/orders/{order}/on-site", {"code": "x"})
