@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from cloud.seed import seed_history
 from gatehouse.chain import DemoChain
 from tests.support.browser import DESKTOP, chromium, screenshot
 from tests.support.waiting import eventually
@@ -57,3 +58,13 @@ async def test_an_hq_admin_signs_in_sees_the_dashboard_and_a_new_room_reaches_th
 
     room = await eventually(on_the_edge, timeout=15, what="the new room to reach the store's edge")
     assert getattr(room, "name", None) == "Tea Room 2"
+
+
+async def test_the_seeded_history_fills_the_reports_and_a_rerun_adds_nothing(chain: DemoChain) -> None:
+    series = (await chain.client().get("/api/v1/reports/series", params={"count": 3})).json()
+    assert sum(b["revenue"] for b in series["total"]) > 0
+    assert sum(b["due"] for b in series["total"]) > 0
+    cloud = chain.running_cloud()
+    assert chain.seed is not None
+    again = await seed_history(cloud.sessionmaker, cipher=cloud.cipher, seed=chain.seed, days=2)
+    assert again == 0

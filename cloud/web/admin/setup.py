@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cloud.auth.model import Action
 from cloud.deps import ClockDep, SessionDep, UowDep
 from cloud.devices import services as device_services
+from cloud.devices.tables import Device
 from cloud.errors import DomainError, Invalid
 from cloud.problems import status_for
 from cloud.reports import health
@@ -33,7 +34,7 @@ from cloud.web.common import WebUser
 router = APIRouter(route_class=AdminRoute)
 
 ROOM_FIELDS = ("name", "kind", "room_type", "capacity_min", "capacity_max", "facilities", "price_plan")
-DEVICE_FIELDS = ("room_id", "kind", "protocol", "id", "config")
+DEVICE_FIELDS = ("room_id", "kind", "protocol", "id", "config", "zone")
 EXAMPLE_PLAN = {
     "weekday": [{"from": "00:00", "to": "24:00", "per_hour": 4000}],
     "holiday": [{"from": "00:00", "to": "24:00", "per_hour": 6000}],
@@ -346,7 +347,7 @@ def _devices_table(rows: list[health.DeviceHealth]) -> TableView:
     for r in rows:
         d = r.device
         table.add(
-            d.id,
+            cell(d.id, href=f"/admin/devices/{d.id}"),
             r.room_name or "(store-wide)",
             d.kind,
             d.protocol,
@@ -399,7 +400,6 @@ async def _devices_view(
         values=values or {"room_id": room_id or ""},
         errors=errors or {},
         error=error,
-        can_edit=hasattr(device_services, "update_device"),
     )
 
 
@@ -449,6 +449,75 @@ async def create_device(
             error=err,
         )
     return RedirectResponse(f"/admin/devices?store_id={device.store_id}&created={device.id}", status_code=303)
+
+
+def _device_values(device: Device) -> dict[str, str]:
+    return {
+        "room_id": device.room_id or "",
+        "kind": device.kind,
+        "protocol": device.protocol,
+        "zone": device.zone or "",
+        "config": "\n".join(f"{k}={v}" for k, v in sorted(device.config.items())),
+    }
+
+
+async def _device_view(
+    request: Request,
+    user: WebUser,
+    session: AsyncSession,
+    device_id: str,
+    *,
+    values: Mapping[str, str] | None = None,
+    errors: Mapping[str, str] | None = None,
+    error: DomainError | None = None,
+) -> Response:
+    device = await device_services.get_device(session, user.principal, device_id)
+    store = await tenancy.get_store(session, user.principal, device.store_id)
+    rooms = await tenancy.list_rooms(session, user.principal, store.id)
+    return render(
+        request,
+        user,
+        "device.html",
+        status_code=status_for(error) if error else 200,
+        device=device,
+        store=store,
+        rooms=rooms,
+        values=values or _device_values(device),
+        errors=errors or {},
+        error=error,
+    )
+
+
+@router.get("/devices/{device_id}")
+async def device_page(request: Request, device_id: str, user: AdminUser, session: SessionDep) -> Response:
+    """One device and the form to change it in place (room, kind, protocol, config, zone)."""
+    need(user, Action.DEVICES_READ)
+    return await _device_view(request, user, session, device_id)
+
+
+@router.post("/devices/{device_id}")
+async def update_device(
+    request: Request, device_id: str, user: AdminUser, session: SessionDep, uow: UowDep, clock: ClockDep
+) -> Response:
+    """Change a device in place; its store's edge rebuilds it."""
+    need(user, Action.DEVICES_WRITE)
+    form = await _form(request)
+    try:
+        changes = device_services.DeviceChanges(
+            move=True,
+            room_id=form.get("room_id") or None,
+            kind=form.get("kind", "").strip(),
+            protocol=form.get("protocol", "").strip(),
+            config=_config(form),
+            zone=form.get("zone", "").strip(),
+        )
+        device = await device_services.update_device(uow, clock, user.principal, device_id, changes)
+    except DomainError as err:
+        await uow.rollback()
+        return await _device_view(
+            request, user, session, device_id, values=form, errors=errors_of(err, DEVICE_FIELDS), error=err
+        )
+    return RedirectResponse(f"/admin/devices?store_id={device.store_id}&updated={device.id}", status_code=303)
 
 
 @router.post("/devices/{device_id}/delete")

@@ -305,3 +305,42 @@ async def test_a_store_manager_cannot_create_a_room_in_another_store(
         assert refused.status_code == 404
     rooms = (await chain.api.get("/api/v1/rooms", params={"store_id": chain.c.store_id})).json()
     assert "Sneaky" not in [r["name"] for r in rooms]
+
+
+async def test_a_device_is_changed_in_place_by_form_and_stays_in_its_store(
+    cloud: CloudServer, chain: Chain
+) -> None:
+    device_id = f"lock-{chain.a.store_id}"
+    async with sign_in(cloud, "sm@admin.test") as web:
+        page = await web.get(f"/admin/devices/{device_id}")
+        assert page.status_code == 200 and "Mahjong 1" in page.text
+        token = csrf_of(page.text)
+        changed = await web.post(
+            f"/admin/devices/{device_id}",
+            data={
+                "csrf_token": token,
+                "room_id": chain.a.other_room_id,
+                "kind": "lock",
+                "protocol": "mqtt",
+                "config": "heartbeat_s=30",
+            },
+        )
+        assert changed.status_code == 303, changed.text
+        bad = await web.post(
+            f"/admin/devices/{device_id}",
+            data={
+                "csrf_token": token,
+                "room_id": "",
+                "kind": "power",
+                "protocol": "modbus",
+                "config": "port=99999",
+            },
+        )
+        assert bad.status_code == 422 and 'data-field="config"' in bad.text and "port=99999" in bad.text
+        assert (await web.get(f"/admin/devices/lock-{chain.c.store_id}")).status_code == 404
+    devices = (await chain.api.get("/api/v1/devices", params={"store_id": chain.a.store_id})).json()
+    [lock] = [d for d in devices if d["id"] == device_id]
+    assert (lock["room_id"], lock["config"]) == (chain.a.other_room_id, {"heartbeat_s": "30"})
+    audit = (await chain.api.get("/api/v1/audit", params={"entity_id": device_id})).json()["items"]
+    assert [e["action"] for e in audit][:1] == ["device.update"]
+    assert audit[0]["actor"] == "user:sm@admin.test"
