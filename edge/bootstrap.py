@@ -23,9 +23,10 @@ from edge.metrics import EdgeMetrics, MeteredActuators
 from edge.panel import ChangeFeed, Panel, PanelServer, PanelSources, StaffActions, StaffAuth, create_panel
 from edge.redemption import RedemptionResult, RedemptionService
 from edge.rooms import RoomLocks
-from edge.sessions.model import SessionSettings, is_room_code
+from edge.sessions.model import SessionSettings
 from edge.sessions.services import CleaningResult, SessionService
 from edge.store import EdgeStore
+from protos.codes import is_room_code
 
 logger = logging.getLogger(__name__)
 
@@ -108,7 +109,10 @@ class EdgeDaemon:
         # Every service acts on the devices through one counting wrapper (device command metrics).
         actuators = MeteredActuators(self.devices, self.metrics)
         self.faults = FaultService(self.store, self.clock, base=base, doors=actuators)
-        self.sessions = SessionService(self.store, self.clock, actuators, self.faults, locks=locks)
+        # Room QRs are checked with the store keys the link holds once enrolled (made just below).
+        self.sessions = SessionService(
+            self.store, self.clock, actuators, self.faults, locks=locks, keyring=lambda: self.link.keyring()
+        )
         self.commands = CommandRunner(
             self.store,
             actuators,

@@ -12,6 +12,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+# The room QR is protos.codes' (re-exported here for the edge's callers).
+from protos.codes import ROOM_PREFIX as ROOM_PREFIX
+from protos.codes import is_room_code as is_room_code
+from protos.codes import parse_room_code as parse_room_code
+from protos.codes import room_code as room_code
+from protos.codes import verify_room_code as verify_room_code
+
 
 class RoomState(StrEnum):
     """Where a room is in its session cycle."""
@@ -293,24 +300,6 @@ def resolve_settings(
 
 # ---- the room's QR (cleaning) ----
 
-ROOM_CODE_PREFIX = "GHROOM"
-
-
-def room_code(store_id: str, room_id: str) -> str:
-    """The text of a room's QR, scanned by the cleaner when the room is clean."""
-    return f"{ROOM_CODE_PREFIX}.{store_id}.{room_id}"
-
-
-def parse_room_code(text: str) -> tuple[str, str] | None:
-    """(store id, room id) of a room QR, or None when the text is not one."""
-    parts = text.strip().split(".")
-    if len(parts) != 3 or parts[0] != ROOM_CODE_PREFIX or not parts[1] or not parts[2]:
-        return None
-    if any(len(part) > 64 for part in parts):
-        return None
-    return parts[1], parts[2]
-
-
-def is_room_code(text: str) -> bool:
-    """True when the text claims to be a room QR (it starts with the prefix)."""
-    return text.startswith(ROOM_CODE_PREFIX + ".")
+# Sealed with the store key (protos.codes: GHROOM.<store>.<room>.<key version>.<mac>): the edge
+# verifies it with the keys it holds, so a code typed up from the ids alone is refused.
+ROOM_CODE_PREFIX = ROOM_PREFIX

@@ -20,6 +20,7 @@ from edge.actuators import Announcement, DeviceFailure, SessionActuators
 from edge.clock import Clock
 from edge.faults.model import FaultCode, FaultSpec
 from edge.faults.services import FaultService, alarm_ids, failure_spec
+from edge.identity import Keyring
 from edge.rooms import RoomLocks
 from edge.sessions import reservations
 from edge.sessions.model import (
@@ -31,10 +32,11 @@ from edge.sessions.model import (
     SessionSettings,
     Timer,
     TimerKind,
-    parse_room_code,
+    verify_room_code,
 )
 from edge.sessions.writes import settings_for, transition
 from edge.store import EdgeStore, Tx
+from protos.codes import CodeRefused
 
 logger = logging.getLogger(__name__)
 
@@ -81,11 +83,14 @@ class SessionService:
         faults: FaultService,
         *,
         locks: RoomLocks | None = None,
+        keyring: Callable[[], Keyring | None] = lambda: None,
     ) -> None:
         self._store = store
         self._clock = clock
         self._actuators = actuators
         self._faults = faults
+        # The store id and keys that seal room QRs (None until the edge is enrolled).
+        self._keyring = keyring
         self._base = faults.base
         self.locks = locks or RoomLocks()
         self._wake = asyncio.Event()
@@ -146,14 +151,20 @@ class SessionService:
     # ---- the cleaner's scan ----
 
     async def cleaned_scan(self, text: str, device_id: str | None = None) -> CleaningResult:
-        """The cleaner scanned a room's QR: a room being cleaned is free again."""
-        parsed = parse_room_code(text)
-        if parsed is None:
-            return self._cleaning_refused("malformed", None, device_id)
-        store_id, room_id = parsed
-        info = await self._store.store_info()
-        if info is not None and store_id != info.id:
-            return self._cleaning_refused("wrong_store", room_id, device_id)
+        """The cleaner scanned a room's QR: a room being cleaned is free again.
+
+        The QR must be sealed with a key of this store (refused: malformed, wrong_store,
+        unknown_key, bad_signature), name one of its rooms (no_such_room), and be scanned at that
+        room's scanner or a store-wide one (wrong_room).
+        """
+        keyring = self._keyring()
+        if keyring is None:
+            return self._cleaning_refused("unknown_key", None, device_id)
+        try:
+            claim = verify_room_code(text, keyring.store_id, keyring.keys)
+        except CodeRefused as err:
+            return self._cleaning_refused(err.reason.value, None, device_id)
+        room_id = claim.room_id
         if await self._store.room(room_id) is None:
             return self._cleaning_refused("no_such_room", room_id, device_id)
         device = await self._store.device(device_id) if device_id else None

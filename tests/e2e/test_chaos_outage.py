@@ -75,7 +75,7 @@ async def test_a_day_without_the_cloud_runs_every_session_and_everything_arrives
             clock.set(start + 3000)
             await reach(room.id, RoomState.CLEANING)
             assert devices.switch(room.power).channels == [False, False]
-            await devices.scanner(room.scanner).scan(room_code(identity.store_id, room.id))
+            await devices.scanner(room.scanner).scan(room_code(key, version, identity.store_id, room.id))
             await reach(room.id, RoomState.FREE)
         piled = await edge.store.outbox_depth()
         assert piled > depth_before + 4 * (HOURS - 1), "a day of events waits in the outbox"

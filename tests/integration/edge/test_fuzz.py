@@ -12,10 +12,18 @@ from hypothesis import strategies as st
 from edge.redemption.model import Reason
 from edge.sessions.model import ROOM_CODE_PREFIX
 from protos.codes import Refusal
-from tests.integration.edge.rig import Rig
+from tests.integration.edge.rig import STORE_ID, Rig
 
 NODELAY = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
-CLEANING_REASONS = {"malformed", "wrong_store", "no_such_room", "wrong_room", "not_cleaning"}
+CLEANING_REASONS = {
+    "malformed",
+    "wrong_store",
+    "unknown_key",
+    "bad_signature",
+    "no_such_room",
+    "wrong_room",
+    "not_cleaning",
+}
 STABLE_REASONS = {r.value for r in Reason} | {r.value for r in Refusal} | CLEANING_REASONS
 FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
@@ -23,6 +31,12 @@ texts = st.one_of(
     st.text(max_size=600),
     st.text(alphabet="GH1.0123456789abcdefr-_", max_size=120).map(lambda t: "GH1." + t),
     st.text(alphabet="GHROOM.store-ar12", max_size=40).map(lambda t: ROOM_CODE_PREFIX + "." + t),
+    # Well-formed room QRs of this store's rooms with a forged seal.
+    st.tuples(
+        st.sampled_from(["r1", "r2", "r9"]),
+        st.integers(1, 3),
+        st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", min_size=26, max_size=26),
+    ).map(lambda t: f"{ROOM_CODE_PREFIX}.{STORE_ID}.{t[0]}.{t[1]}.{t[2]}"),
 )
 
 

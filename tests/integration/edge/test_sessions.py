@@ -14,7 +14,7 @@ import aiomqtt
 from edge.journal.model import verify
 from edge.sessions.model import RoomState, room_code
 from tests.integration.edge.fake_cloud import FakeCloud
-from tests.integration.edge.rig import END, STORE_ID, Rig, eventually
+from tests.integration.edge.rig import END, STORE_ID, STORE_KEY, Rig, eventually
 
 NODELAY = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
 
@@ -84,7 +84,7 @@ async def test_a_session_is_warned_ended_and_freed_by_the_cleaners_scan_over_rea
     assert rig.power.channels == [False, False]
     await holds(lambda: rig.lock.state == "locked")
 
-    await rig.scanner.scan(room_code(STORE_ID, "r1"))
+    await rig.scanner.scan(room_code(STORE_KEY, 1, STORE_ID, "r1"))
     await reach(rig, RoomState.FREE)
     await rig.cloud.wait_for(lambda: session_states(rig.cloud)[-1:] == ["free"])
     assert session_states(rig.cloud) == ["in_use", "ending", "cleaning", "free"]

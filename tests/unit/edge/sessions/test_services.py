@@ -13,6 +13,7 @@ import pytest
 from edge.clock import FakeClock
 from edge.faults.model import FaultSpec
 from edge.faults.services import FaultService
+from edge.identity import Keyring
 from edge.records import Booking, Device, Room, StoreInfo
 from edge.sessions.model import (
     Move,
@@ -29,6 +30,8 @@ from tests.support.waiting import eventually
 from tests.unit.edge.fakes import RecordingActuators
 
 T0 = 1_800_000_000.0
+STORE_KEY = bytes(range(32))
+KEYRING = Keyring("s1", {1: STORE_KEY})
 BASE = SessionSettings(early_grace_s=600, warning_lead_s=300, cleaning_gap_s=1800)
 
 
@@ -60,7 +63,13 @@ def actuators() -> RecordingActuators:
 
 
 def make_service(store: EdgeStore, clock: FakeClock, actuators: RecordingActuators) -> SessionService:
-    return SessionService(store, clock, actuators, FaultService(store, clock, base=BASE, doors=actuators))
+    faults = FaultService(store, clock, base=BASE, doors=actuators)
+    return SessionService(store, clock, actuators, faults, keyring=lambda: KEYRING)
+
+
+def qr(room: str, store: str = "s1", key: bytes = STORE_KEY, version: int = 1) -> str:
+    """A room's printed QR, sealed with a store key."""
+    return room_code(key, version, store, room)
 
 
 @pytest.fixture
@@ -126,7 +135,7 @@ async def test_the_cleaners_scan_of_the_rooms_qr_frees_it(
     await check_in(sessions)
     clock.advance(3600)
     await sessions.run_due()
-    result = await sessions.cleaned_scan(room_code("s1", "r1"), "scan-1")
+    result = await sessions.cleaned_scan(qr("r1"), "scan-1")
     assert (result.ok, result.reason) == (True, "ok")
     assert await store.session("r1") == RoomSession("r1", RoomState.FREE)
     assert await store.timers("r1") == []
@@ -136,10 +145,13 @@ async def test_the_cleaners_scan_of_the_rooms_qr_frees_it(
     ("text", "device", "reason"),
     [
         ("GHROOM.s1", "scan-1", "malformed"),
-        (room_code("s2", "r1"), "scan-1", "wrong_store"),
-        (room_code("s1", "r9"), "scan-1", "no_such_room"),
-        (room_code("s1", "r1"), "scan-2", "wrong_room"),
-        (room_code("s1", "r2"), "scan-2", "not_cleaning"),
+        ("GHROOM.s1.r1", "scan-1", "malformed"),  # the unsealed form of old sheets
+        (qr("r1", store="s2"), "scan-1", "wrong_store"),
+        (qr("r1", version=2), "scan-1", "unknown_key"),
+        (qr("r1", key=bytes(32)), "scan-1", "bad_signature"),
+        (qr("r9"), "scan-1", "no_such_room"),
+        (qr("r1"), "scan-2", "wrong_room"),
+        (qr("r2"), "scan-2", "not_cleaning"),
     ],
 )
 async def test_a_cleaning_scan_that_cannot_apply_is_refused_with_a_reason(
@@ -307,3 +319,12 @@ async def test_the_loop_wakes_when_the_clock_moves(
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
+
+
+async def test_an_edge_not_yet_enrolled_refuses_a_room_qr_for_want_of_keys(
+    store: EdgeStore, clock: FakeClock, actuators: RecordingActuators
+) -> None:
+    faults = FaultService(store, clock, base=BASE, doors=actuators)
+    sessions = SessionService(store, clock, actuators, faults)
+    result = await sessions.cleaned_scan(qr("r1"), "scan-1")
+    assert (result.ok, result.reason) == (False, "unknown_key")

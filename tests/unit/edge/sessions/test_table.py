@@ -20,6 +20,7 @@ from edge.sessions.model import (
     resolve_settings,
     room_code,
 )
+from protos.codes import CodeRefused, Refusal
 
 EXPECTED = {
     Move.RESERVE: ({RoomState.FREE}, RoomState.RESERVED),
@@ -144,15 +145,19 @@ def test_settings_out_of_range_or_of_the_wrong_type_fall_through_to_the_next_lev
     assert resolved.warning_lead_s == 420
 
 
-def test_a_rooms_qr_round_trips_and_garbage_is_not_one() -> None:
-    assert parse_room_code(room_code("s-1", "r-2")) == ("s-1", "r-2")
+def test_a_rooms_qr_is_the_sealed_one_and_garbage_or_the_old_unsealed_form_is_malformed() -> None:
+    claim, _mac = parse_room_code(room_code(b"k" * 32, 3, "s-1", "r-2"))
+    assert (claim.store_id, claim.room_id, claim.key_version) == ("s-1", "r-2", 3)
     for text in (
         "",
         "GHROOM",
         "GHROOM.s1",
         "GHROOM..r1",
+        "GHROOM.s1.r1",  # the unsealed form of old sheets
         "GHROOM.s1.r1.x",
         "ROOM.s1.r1",
         "GHROOM.s." + "r" * 65,
     ):
-        assert parse_room_code(text) is None
+        with pytest.raises(CodeRefused) as refused:
+            parse_room_code(text)
+        assert refused.value.reason is Refusal.MALFORMED
