@@ -24,6 +24,7 @@ from sqlalchemy import func, select
 
 from cloud.edgelink.tables import EdgeEvent
 from edge.config import DeviceSettings, ListenConfig
+from edge.panel.client import PanelClient
 from edge.records import NewEvent
 from edge.store import EdgeStore
 from gatehouse.chain import ChainStore, DemoChain, free_port, wait_until
@@ -170,12 +171,16 @@ async def bench_edge_footprint(seconds: float = 60.0) -> dict[str, Any]:
                     SimulatedStore(servers, mqtt_host="127.0.0.1", mqtt_port=mqtt_port)
                 )
                 process = await simulators.enter_async_context(_edge_process(path))
-                http = await simulators.enter_async_context(httpx.AsyncClient(timeout=5))
-                panel = f"http://127.0.0.1:{panel_port}/api/state"
+                login = chain.panel_login(store)
+                panel = await simulators.enter_async_context(
+                    PanelClient(f"http://127.0.0.1:{panel_port}", login.login, login.password)
+                )
 
                 async def linked() -> dict[str, Any] | None:
                     with contextlib.suppress(httpx.TransportError, ValueError):
-                        state: dict[str, Any] = (await http.get(panel)).json()
+                        if not await panel.ready():
+                            return None
+                        state: dict[str, Any] = await panel.get("/api/state")
                         devices = sum(len(r["devices"]) for r in state["rooms"]) + len(state["store_devices"])
                         if state["link_connected"] and devices >= len(specs):
                             return state

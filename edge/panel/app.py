@@ -392,8 +392,9 @@ def create_panel(
     # ---- open ----
 
     @app.get("/healthz")
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
+    async def healthz() -> dict[str, Any]:
+        # store_data: the cloud's data (rooms, bookings, staff) has arrived at least once.
+        return {"status": "ok", "store_data": await sources.store.cursor() > 0}
 
     @app.get("/metrics")
     async def prometheus() -> Response:

@@ -14,7 +14,9 @@ import httpx
 import pytest
 import yaml
 
+from cloud.auth.demo import DemoLogin
 from edge.config import ListenConfig
+from edge.panel.client import PanelClient
 from gatehouse.chain import ChainStore, DemoChain, free_port
 from tests.e2e.conftest import book_now, booking_status, door_opened, redemptions_of, scan
 from tests.support.waiting import eventually
@@ -23,11 +25,13 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 class EdgeProcess:
-    """`gatehouse edge run` as a child process, with its panel's JSON state for the test to read."""
+    """`gatehouse edge run` as a child process, with its panel's JSON API (signed in as the front desk)."""
 
-    def __init__(self, config_path: Path, panel_port: int) -> None:
+    def __init__(self, config_path: Path, panel_port: int, login: DemoLogin) -> None:
         self.config_path = config_path
         self.panel = f"http://127.0.0.1:{panel_port}"
+        # Signs in again after each restart: panel sessions live in the process's memory.
+        self.api = PanelClient(self.panel, login.login, login.password, timeout=2)
         self.process: asyncio.subprocess.Process | None = None
 
     async def start(self) -> None:
@@ -46,10 +50,12 @@ class EdgeProcess:
 
     async def state(self) -> dict[str, Any] | None:
         try:
-            async with httpx.AsyncClient(timeout=2) as http:
-                state: dict[str, Any] = (await http.get(f"{self.panel}/api/state")).json()
-                return state
-        except httpx.TransportError:
+            # Not before the staff are there: failed sign-ins would lock the front desk out.
+            if not await self.api.ready():
+                return None
+            state: dict[str, Any] = await self.api.get("/api/state")
+            return state
+        except (httpx.TransportError, ValueError):
             return None
 
     async def kill(self) -> None:
@@ -76,7 +82,7 @@ async def edge_process(chain: DemoChain, store: ChainStore, tmp_path: Path) -> A
     )
     path = tmp_path / "store-a.yaml"
     path.write_text(yaml.safe_dump(config.model_dump(mode="json")))
-    edge = EdgeProcess(path, panel_port)
+    edge = EdgeProcess(path, panel_port, chain.panel_login(store))
     await edge.start()
     try:
         devices = await chain.start_devices(store, mqtt_port)
@@ -85,6 +91,7 @@ async def edge_process(chain: DemoChain, store: ChainStore, tmp_path: Path) -> A
         yield edge
     finally:
         await edge.stop()
+        await edge.api.aclose()
 
 
 async def connected(edge: EdgeProcess) -> None:

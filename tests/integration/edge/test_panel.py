@@ -28,7 +28,7 @@ async def staff_actions(rig: Rig, action: str) -> list[dict[str, Any]]:
 
 async def test_health_and_metrics_are_open_and_everything_else_needs_a_session(rig: Rig) -> None:
     async with rig.panel() as http:
-        assert (await http.get("/healthz")).json() == {"status": "ok"}
+        assert (await http.get("/healthz")).json() == {"status": "ok", "store_data": True}
         assert (await http.get("/metrics")).status_code == 200
         state = await http.get("/api/state")
         redeem = await http.post("/api/redeem", json={"code": rig.code()})
