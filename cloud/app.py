@@ -57,8 +57,8 @@ def build_app(context: AppContext) -> FastAPI:
     app.mount("/web/static", StaticFiles(directory=COMMON_STATIC), name="web-static")
 
     @app.exception_handler(LoginRequired)
-    async def to_login(_request: Request, err: LoginRequired) -> Response:
-        return login_redirect(err)
+    async def to_login(request: Request, err: LoginRequired) -> Response:
+        return login_redirect(request, err)
 
     @app.get("/healthz", tags=["ops"], response_model=None)
     async def healthz(ctx: ContextDep) -> dict[str, str] | Response:

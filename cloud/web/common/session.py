@@ -21,6 +21,7 @@ from cloud.auth import services as auth_services
 from cloud.auth.model import Principal, PrincipalKind, Role, csrf_token
 from cloud.deps import SESSION_COOKIE, ClockDep, ContextDep, CredentialsDep, PasswordsDep, SessionDep
 from cloud.errors import DomainError
+from cloud.ratelimit.http import LoginRateLimit
 
 HERE = Path(__file__).parent
 COMMON_STATIC = HERE / "static"
@@ -37,9 +38,16 @@ class LoginRequired(Exception):
         self.next_url = next_url
 
 
-def login_redirect(err: LoginRequired) -> RedirectResponse:
-    """The answer to LoginRequired: see the app's login page, coming back to the page asked for."""
-    return RedirectResponse(f"{err.login_url}?next={quote(err.next_url, safe='/')}", status_code=303)
+def login_redirect(request: Request, err: LoginRequired) -> Response:
+    """The answer to LoginRequired: see the app's login page, coming back to the page asked for.
+
+    An htmx request (a live list polling after the session expired) is told to load the login page
+    whole, instead of having it swapped into part of the page.
+    """
+    target = f"{err.login_url}?next={quote(err.next_url, safe='/')}"
+    if request.headers.get("HX-Request") == "true":
+        return Response(status_code=204, headers={"HX-Redirect": target})
+    return RedirectResponse(target, status_code=303)
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +116,7 @@ def mount_login(router: APIRouter, *, title: str, home: str, roles: Collection[R
         session: SessionDep,
         clock: ClockDep,
         passwords: PasswordsDep,
+        _limit: LoginRateLimit,
         login: Annotated[str, Form(max_length=200)],
         password: Annotated[str, Form(max_length=256)],
         next: Annotated[str, Form(max_length=500)] = "",
