@@ -50,11 +50,11 @@ def show(console: Console, info: dict[str, Any], path: Path) -> None:
     console.print(f"  booking     {info['booking_pages']}   (store -> room -> slot -> pay -> code)")
     console.print(f"  admin       {info['admin']}   (HQ admin app: sign in with a login below)")
     console.print(f"  payments    {info['payment_provider']}   (simulated WeChat-Pay-like provider)")
+    maint = f"{info['cloud']['url']}/maint/"
+    console.print(f"  maintainers {maint}   (maintainer@demo: the region's faults, on site, resolve)")
     console.print(f"  API token   {info['api_token']}")
     logins = ", ".join(f"{x['login']} ({x['role']})" for x in info["logins"])
     if info["logins"]:
-    maint = f"{info['cloud']['url']}/maint/"
-    console.print(f"  maintainers {maint}   (maintainer@demo: the region's faults, on site, resolve)")
         console.print(f"  logins      {logins}; password {info['logins'][0]['password']}")
     table = Table(title="Stores")
     for column in ("store", "id", "edge panel", "panel login", "MQTT port", "rooms"):
