@@ -29,7 +29,7 @@ from provisioning.importer import ImportInvalid, plan_import
 from provisioning.manifest.apply import Applied, ApplyFailed, PlanBlocked, execute_plan, plan_manifest
 from provisioning.manifest.diff import Action, Change, Op, Plan, Target
 from provisioning.manifest.model import ManifestInvalid, parse_manifest
-from provisioning.qrsheet import CodeKind, layout_pages, render_pdf, render_png, sheet_items
+from provisioning.qrsheet import CodeKind, SheetRoom, layout_pages, render_pdf, render_png, sheet_items
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
 Confirm = Callable[[str], bool]
@@ -348,7 +348,8 @@ async def run_qr_sheet(
         cloud = target()
         async with CloudApi(cloud.url, cloud.token) as api:
             found = await api.find_store(store)
-            rooms = [(r["id"], r["name"]) for r in await api.list_rooms(found["id"])]
+            # The scan codes are sealed with the store key: only the cloud can make them.
+            rooms = [SheetRoom(r["room_id"], r["name"], r["code"]) for r in await api.room_codes(found["id"])]
     except ProvisionError as err:
         return _error(console, err)
     if not rooms:

@@ -112,6 +112,11 @@ class CloudApi:
         result: list[Json] = await self.request("GET", "/rooms", params={"store_id": store_id})
         return result
 
+    async def room_codes(self, store_id: str) -> list[Json]:
+        """A store's room QRs as the cloud seals them: [{room_id, name, code, key_version}]."""
+        result: list[Json] = await self.request("GET", f"/stores/{store_id}/room-codes")
+        return result
+
     async def create_room(self, body: Mapping[str, Any]) -> Json:
         """Create a room."""
         result: Json = await self.request("POST", "/rooms", json=dict(body))

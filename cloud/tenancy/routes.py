@@ -20,6 +20,7 @@ from cloud.tenancy.schemas import (
     KeyVersionsOut,
     RegionCreate,
     RegionOut,
+    RoomCodeOut,
     RoomCreate,
     RoomOut,
     RoomUpdate,
@@ -107,6 +108,15 @@ async def rotate_key(
     """Add a store key version (old versions stay valid)."""
     versions = await rotate_store_key(uow, clock, cipher, principal, store_id)
     return KeyVersionsOut(store_id=store_id, key_versions=versions)
+
+
+@router.get("/stores/{store_id}/room-codes")
+async def room_codes(
+    store_id: str, principal: StoresWrite, session: SessionDep, cipher: CipherDep
+) -> list[RoomCodeOut]:
+    """The store's room QRs to print (those who set the store up: a code proves presence in the room)."""
+    sealed = await services.room_codes(session, cipher, principal, store_id)
+    return [RoomCodeOut(room_id=r.id, name=r.name, code=code, key_version=v) for r, code, v in sealed]
 
 
 @router.post("/rooms", status_code=201)

@@ -74,6 +74,15 @@ class KeyVersionsOut(BaseModel):
     key_versions: list[int]
 
 
+class RoomCodeOut(BaseModel):
+    """A room's printed QR: sealed with the store's newest key (protos/README.md, "The room QR")."""
+
+    room_id: str
+    name: str
+    code: str
+    key_version: int
+
+
 class RoomCreate(BaseModel):
     """POST /api/v1/rooms; price_plan as cloud.pricing.model.parse_plan reads it (money in fen)."""
 

@@ -28,6 +28,7 @@ from cloud.storekeys import keyring
 from cloud.tenancy import model
 from cloud.tenancy.tables import Region, Room, Store
 from cloud.uow import UnitOfWork
+from protos import codes
 
 
 async def get_region(session: AsyncSession, principal: Principal, region_id: str) -> Region:
@@ -466,6 +467,16 @@ async def list_rooms(session: AsyncSession, principal: Principal, store_id: str)
     """The rooms of one of the caller's stores, by name."""
     store = await get_store(session, principal, store_id)
     return list(await session.scalars(select(Room).where(Room.store_id == store.id).order_by(Room.name)))
+
+
+async def room_codes(
+    session: AsyncSession, cipher: FieldCipher, principal: Principal, store_id: str
+) -> list[tuple[Room, str, int]]:
+    """Each room of one of the caller's stores with its printed QR (sealed with the newest store key)."""
+    store = await get_store(session, principal, store_id)
+    version, key = await keyring.current_key(session, cipher, store.id)
+    rooms = await session.scalars(select(Room).where(Room.store_id == store.id).order_by(Room.name))
+    return [(room, codes.room_code(key, version, store.id, room.id), version) for room in rooms]
 
 
 async def delete_room(uow: UnitOfWork, clock: Clock, principal: Principal, room_id: str) -> None:

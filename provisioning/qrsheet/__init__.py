@@ -6,10 +6,10 @@ from provisioning.qrsheet.layout import (
     CodeKind,
     Page,
     QrItem,
+    SheetRoom,
     layout_pages,
     order_url,
     qr_matrix,
-    room_scan_text,
     sheet_items,
 )
 from provisioning.qrsheet.render import render_pdf, render_png
@@ -18,11 +18,11 @@ __all__ = [
     "CodeKind",
     "Page",
     "QrItem",
+    "SheetRoom",
     "layout_pages",
     "order_url",
     "qr_matrix",
     "render_pdf",
     "render_png",
-    "room_scan_text",
     "sheet_items",
 ]

@@ -1,7 +1,8 @@
 """What a QR sheet shows and where (pure): the codes of each room, pages of labelled cells, QR placement.
 
-Two codes per room: the room scan code (`GHROOM.<store_id>.<room_id>`, scanned by cleaners and
-staff at the room; see protos/README.md) and, for tables and booths, the ordering URL
+Two codes per room: the room scan code (`GHROOM.<store>.<room>.<key version>.<mac>`, sealed by the
+cloud with the store key and read from its API, scanned by cleaners, staff and maintainers at the
+room; see protos/README.md) and, for tables and booths, the ordering URL
 (`<cloud>/order/<store_id>/<room_id>`, opened by customers' phones). Each kind starts on a page
 of its own, since they are put up in different places. Geometry is in PDF points (1/72 inch)
 with the origin at the top left of the page.
@@ -15,7 +16,6 @@ from enum import StrEnum
 
 import segno
 
-ROOM_CODE_PREFIX = "GHROOM"
 A4 = (595.2756, 841.8898)
 MARGIN = 36.0
 HEADER = 40.0
@@ -39,9 +39,13 @@ KIND_TITLE = {
 }
 
 
-def room_scan_text(store_id: str, room_id: str) -> str:
-    """The text of a room's scan code."""
-    return f"{ROOM_CODE_PREFIX}.{store_id}.{room_id}"
+@dataclass(frozen=True, slots=True)
+class SheetRoom:
+    """A room on the sheet: its id, name and sealed scan code (from the cloud's room-codes API)."""
+
+    id: str
+    name: str
+    scan_code: str
 
 
 def order_url(base_url: str, store_id: str, room_id: str) -> str:
@@ -65,21 +69,17 @@ class QrItem:
 
 def sheet_items(
     store_id: str,
-    rooms: Sequence[tuple[str, str]],
+    rooms: Sequence[SheetRoom],
     *,
     base_url: str,
     kinds: Sequence[CodeKind] = (CodeKind.SCAN, CodeKind.ORDER),
 ) -> list[QrItem]:
-    """The codes of the given rooms ((id, name) pairs), kind by kind, rooms in the given order."""
+    """The codes of the given rooms, kind by kind, rooms in the given order."""
     items: list[QrItem] = []
     for kind in kinds:
-        for room_id, name in rooms:
-            text = (
-                room_scan_text(store_id, room_id)
-                if kind is CodeKind.SCAN
-                else order_url(base_url, store_id, room_id)
-            )
-            items.append(QrItem(text=text, title=name, kind=kind))
+        for room in rooms:
+            text = room.scan_code if kind is CodeKind.SCAN else order_url(base_url, store_id, room.id)
+            items.append(QrItem(text=text, title=room.name, kind=kind))
     return items
 
 

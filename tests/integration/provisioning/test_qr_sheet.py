@@ -11,9 +11,19 @@ from PIL import Image
 from pypdf import PdfReader
 from rich.console import Console
 
+from cloud.storekeys import keyring
 from gatehouse.provision import EXIT_OK, run_qr_sheet
+from protos.codes import is_room_code, verify_room_code
 from provisioning.connection import CloudTarget
-from provisioning.qrsheet.layout import QUIET_ZONE, CodeKind, Page, layout_pages, place_qr, sheet_items
+from provisioning.qrsheet.layout import (
+    QUIET_ZONE,
+    CodeKind,
+    Page,
+    SheetRoom,
+    layout_pages,
+    place_qr,
+    sheet_items,
+)
 from provisioning.qrsheet.render import png_scale
 from tests.integration.provisioning.conftest import DemoCloud
 
@@ -36,7 +46,7 @@ async def _sheet(demo_cloud: DemoCloud, out: Path, kinds: list[CodeKind]) -> tup
     code = await run_qr_sheet(console, "Demo Store A", lambda: target, out=out, kinds=kinds, order_base=None)
     assert code == EXIT_OK
     store = demo_cloud.seed.store("Demo Store A")
-    rooms = [(r["id"], r["name"]) for r in await demo_cloud.api.list_rooms(store.id)]
+    rooms = [SheetRoom(r["room_id"], r["name"], r["code"]) for r in await demo_cloud.api.room_codes(store.id)]
     items = sheet_items(store.id, rooms, base_url=demo_cloud.server.http_url, kinds=kinds)
     output = console.file.getvalue()  # type: ignore[attr-defined]
     return str(output), layout_pages(items, store_name=store.name)
@@ -78,7 +88,11 @@ async def test_the_png_sheet_draws_segnos_matrix_for_every_room(
                 assert drawn == expected, cell.item.text
                 texts.append(cell.item.text)
     store = demo_cloud.seed.store("Demo Store A")
-    assert {f"GHROOM.{store.id}.{room.id}" for room in store.rooms} <= set(texts)
+    # The printed scan codes are sealed: each verifies with the store's key and names its room.
+    async with demo_cloud.server.sessionmaker() as session:
+        keys = await keyring.load_keys(session, demo_cloud.server.cipher, store.id)
+    scanned = {verify_room_code(t, store.id, keys).room_id for t in texts if is_room_code(t)}
+    assert scanned == {room.id for room in store.rooms}
     assert f"{demo_cloud.server.http_url}/order/{store.id}/{store.room('KTV 1').id}" in texts
 
 
@@ -121,4 +135,4 @@ async def test_only_the_scan_codes_make_one_page(demo_cloud: DemoCloud, tmp_path
     out = tmp_path / "rooms.pdf"
     _, pages = await _sheet(demo_cloud, out, [CodeKind.SCAN])
     assert len(PdfReader(out).pages) == len(pages) == 1
-    assert all(c.item.text.startswith("GHROOM.") for c in pages[0].cells)
+    assert all(is_room_code(c.item.text) for c in pages[0].cells)

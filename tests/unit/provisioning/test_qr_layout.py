@@ -4,29 +4,30 @@ from __future__ import annotations
 
 import segno
 
+from protos.codes import room_code
 from provisioning.qrsheet.layout import (
     A4,
     QUIET_ZONE,
     CodeKind,
+    SheetRoom,
     dark_runs,
     layout_pages,
     order_url,
     place_qr,
     qr_matrix,
-    room_scan_text,
     sheet_items,
 )
 
-ROOMS = [(f"rm-{i}", f"Room {i}") for i in range(14)]
+KEY = bytes(range(32))
+ROOMS = [SheetRoom(f"rm-{i}", f"Room {i}", room_code(KEY, 1, "s-1", f"rm-{i}")) for i in range(14)]
 
 
-def test_a_room_has_a_scan_code_and_an_ordering_url() -> None:
-    assert room_scan_text("s-1", "rm-2") == "GHROOM.s-1.rm-2"
+def test_a_room_has_its_sealed_scan_code_and_an_ordering_url() -> None:
     assert order_url("https://cloud.example/", "s-1", "rm-2") == "https://cloud.example/order/s-1/rm-2"
     items = sheet_items("s-1", ROOMS[:2], base_url="http://c")
     assert [(i.kind, i.text, i.title) for i in items] == [
-        (CodeKind.SCAN, "GHROOM.s-1.rm-0", "Room 0"),
-        (CodeKind.SCAN, "GHROOM.s-1.rm-1", "Room 1"),
+        (CodeKind.SCAN, ROOMS[0].scan_code, "Room 0"),
+        (CodeKind.SCAN, ROOMS[1].scan_code, "Room 1"),
         (CodeKind.ORDER, "http://c/order/s-1/rm-0", "Room 0"),
         (CodeKind.ORDER, "http://c/order/s-1/rm-1", "Room 1"),
     ]
