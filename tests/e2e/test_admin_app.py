@@ -1,4 +1,4 @@
-"""The HQ admin app in headless chromium against the running demo chain: sign in, dashboard, a new room."""
+"""The HQ admin app in headless chromium: sign in, dashboard, a new room that appears on the store's panel."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 
 from cloud.seed import seed_history
 from gatehouse.chain import DemoChain
-from tests.support.browser import DESKTOP, chromium, screenshot
+from tests.support.browser import DESKTOP, PHONE, chromium, screenshot
 from tests.support.waiting import eventually
 
 
@@ -26,7 +26,18 @@ async def test_an_hq_admin_signs_in_sees_the_dashboard_and_a_new_room_reaches_th
     store = chain.store("Demo Store A")
     admin = next(x for x in chain.logins if x.role == "hq_admin")
     base = chain.running_cloud().http_url
+    edge = store.running_edge()
     async with chromium() as browser:
+        # The front desk watches the store's panel while HQ works.
+        desk = chain.panel_login(store)
+        panel = await browser.new_page(viewport=PHONE)
+        await panel.goto(f"http://127.0.0.1:{edge.panel_port}/")
+        await panel.fill("input[name=username]", desk.login)
+        await panel.fill("input[name=password]", desk.password)
+        await panel.click("button[type=submit]")
+        await panel.wait_for_selector("a.room")
+        await panel.evaluate("window.__noReload = true")
+
         page = await browser.new_page(viewport=DESKTOP)
         await page.goto(base + "/admin/")
         assert "/admin/login" in page.url
@@ -49,9 +60,12 @@ async def test_an_hq_admin_signs_in_sees_the_dashboard_and_a_new_room_reaches_th
         await page.wait_for_selector("text=Room created.")
         assert await page.locator("table[data-table=rooms] >> text=Tea Room 2").count() == 1
 
-    rooms = (await chain.client().get("/api/v1/rooms", params={"store_id": store.id})).json()
-    room_id = next(r["id"] for r in rooms if r["name"] == "Tea Room 2")
-    edge = store.running_edge()
+        rooms = (await chain.client().get("/api/v1/rooms", params={"store_id": store.id})).json()
+        room_id = next(r["id"] for r in rooms if r["name"] == "Tea Room 2")
+        # The new room appears on the panel by itself: over the link, then the panel's live stream.
+        await panel.wait_for_selector(f'a.room[data-room="{room_id}"][data-state="free"]', timeout=15_000)
+        assert "Tea Room 2" in await panel.locator(f'a.room[data-room="{room_id}"]').inner_text()
+        assert await panel.evaluate("window.__noReload === true")
 
     async def on_the_edge() -> object:
         return await edge.store.room(room_id)

@@ -98,6 +98,14 @@ async def test_a_maintainer_resolves_a_fault_and_the_room_returns_to_free_on_the
             return (await edge.store.session(room.id)).state is RoomState.FREE
 
         await eventually(free, timeout=20, what="the room back to free at the edge")
+        # ... and on the store's panel, where the front desk sees it.
+        desk = chain.panel_login(store)
+        panel = await browser.new_page(viewport=PHONE)
+        await panel.goto(f"http://127.0.0.1:{edge.panel_port}/")
+        await panel.fill("input[name=username]", desk.login)
+        await panel.fill("input[name=password]", desk.password)
+        await panel.click("button[type=submit]")
+        await panel.wait_for_selector(f'a.room[data-room="{room.id}"][data-state="free"]')
         resolved = (await chain.client().get(f"/api/v1/work-orders/{order['id']}")).json()
         assert (resolved["state"], resolved["edge_sync"]) == ("resolved", "done")
         await page.click("text=My history")
