@@ -41,14 +41,16 @@ async def use_nonce(uow: UnitOfWork, clock: Clock, headers: Mapping[str, str], b
         )
     )
     try:
-        await uow.commit()
+        await session.flush()
     except IntegrityError as err:
         await uow.rollback()
         first = await session.get(PaymentCallbackNonce, nonce[:100])
+        same_body = first is not None and first.body_sha256 == digest
         await uow.rollback()
         error = ReplayedCallback("the callback's nonce was already used", field="nonce")
-        error.extra = {"same_body": first is not None and first.body_sha256 == digest}
+        error.extra = {"same_body": same_body}
         raise error from err
+    await uow.commit()
 
 
 async def file_rejected(

@@ -277,3 +277,109 @@ async def test_list_endpoints_show_a_scoped_caller_only_its_own_stores(cloud: Cl
         other = await new_tenant(cloud, "Other Chain")
         async with other.api as foreign:
             assert (await foreign.get(f"/api/v1/work-orders/{order_a}")).status_code == 404
+
+
+# ---- payments: refunds, orders and rejected callbacks, by role and store ----------------------
+
+PAYMENT_CASES = ("list refunds", "retry refund", "read order")
+PAY_ALL = set(PAYMENT_CASES)
+PAYMENT_MATRIX: dict[str, tuple[dict[str, set[str]], bool]] = {
+    # caller -> ({store letter: the payment cases it may do there}, may it see rejected callbacks)
+    "api token": ({s: PAY_ALL for s in "ABC"}, True),
+    "hq_admin": ({s: PAY_ALL for s in "ABC"}, True),
+    "finance": ({s: PAY_ALL for s in "ABC"}, True),
+    "region_manager (region 1)": ({"A": PAY_ALL, "B": PAY_ALL, "C": set()}, False),
+    "store_manager (store A)": ({"A": PAY_ALL, "B": set(), "C": set()}, False),
+    "staff (store A)": ({"A": {"read order"}, "B": set(), "C": set()}, False),
+    "account_manager": ({s: {"read order"} for s in "ABC"}, False),
+    "cleaner (store A)": ({"A": set(), "B": set(), "C": set()}, False),
+    "customer (booking of A)": ({"A": {"read order"}, "B": set(), "C": set()}, False),
+}
+
+
+@pytest.mark.parametrize("who", list(PAYMENT_MATRIX))
+async def test_payment_routes_reach_exactly_what_role_and_store_allow(
+    db_url: str, tmp_path: Path, who: str
+) -> None:
+    from pydantic import SecretStr
+
+    from simulators.payments import PaymentSimServer
+    from tests.integration.cloud.auth_support import cheap_passwords
+    from tests.integration.cloud.conftest import cloud_settings
+    from tests.integration.cloud.payments_support import PLAN, SECRET
+
+    async with PaymentSimServer(SECRET) as provider:
+        settings = cloud_settings(
+            db_url,
+            tmp_path / "cloud",
+            payment_provider_url=provider.url,
+            payment_secret=SecretStr(SECRET.decode()),
+        )
+        async with CloudServer(settings) as cloud:
+            assert cloud.app is not None
+            cloud.app.state.gatehouse.passwords = cheap_passwords()
+            provider.sim.auto_callback = False
+            provider.sim.refund_faults = ["refuse"] * 3  # refunds stay pending: a retry has work to do
+            tenant = await new_tenant(cloud, "Pay Matrix")
+            async with tenant.api as api:
+                region_1 = (await api.post("/api/v1/regions", json={"name": "R1"})).json()["id"]
+                region_2 = (await api.post("/api/v1/regions", json={"name": "R2"})).json()["id"]
+                stores: dict[str, StoreIds] = {}
+                for letter, region in (("A", region_1), ("B", region_1), ("C", region_2)):
+                    store = (
+                        await api.post(
+                            "/api/v1/stores", json={"region_id": region, "name": f"Store {letter}"}
+                        )
+                    ).json()["id"]
+                    room = await api.post(
+                        "/api/v1/rooms",
+                        json={"store_id": store, "name": "M1", "kind": "mahjong", "price_plan": PLAN},
+                    )
+                    assert room.status_code == 201, room.text
+                    stores[letter] = StoreIds(region, store, room.json()["id"], room.json()["id"])
+                orders: dict[str, str] = {}
+                refunds: dict[str, str] = {}
+                bookings: dict[str, str] = {}
+                for letter, store in stores.items():
+                    item = {"room_id": store.room_id, **SLOT, "party_size": 2}
+                    order = await api.post(
+                        "/api/v1/orders",
+                        json={"items": [item], "customer": {"name": "Li Lei", "phone": "13800001234"}},
+                    )
+                    assert order.status_code == 201, order.text
+                    orders[letter] = order.json()["id"]
+                    ref = order.json()["bookings"][0]["ref"]
+                    bookings[letter] = ref
+                    payment = (await api.post(f"/api/v1/orders/{orders[letter]}/payments", json={})).json()
+                    provider.sim.pay(payment["id"])
+                    assert (await provider.sim.send_callback(payment["id"])).status_code == 200
+                    assert (await api.post(f"/api/v1/bookings/{ref}/cancel")).status_code == 200
+                    [refund] = (await api.get("/api/v1/payments/refunds", params={"booking_ref": ref})).json()
+                    refunds[letter] = refund["id"]
+                await provider.sim.send_callback(payment["id"], secret=b"forged")
+                world = World(stores["A"], stores["B"], stores["C"], bookings, {})
+                outcomes: dict[tuple[str, str], bool] = {}
+                async with await _caller(cloud, api, who, world) as client:
+                    for letter in "ABC":
+                        listed = await client.get(
+                            "/api/v1/payments/refunds", params={"store_id": stores[letter].store_id}
+                        )
+                        outcomes[(letter, "list refunds")] = listed.status_code == 200 and [
+                            r["id"] for r in listed.json()
+                        ] == [refunds[letter]]
+                        assert listed.status_code in (200, 403), listed.text
+                        retried = await client.post(f"/api/v1/payments/refunds/{refunds[letter]}/retry")
+                        assert retried.status_code in (200, 403, 404), retried.text
+                        outcomes[(letter, "retry refund")] = retried.status_code == 200
+                        read = await client.get(f"/api/v1/orders/{orders[letter]}")
+                        assert read.status_code in (200, 403, 404), read.text
+                        outcomes[(letter, "read order")] = read.status_code == 200
+                    rejected = await client.get("/api/v1/payments/rejected-callbacks")
+    allowed, sees_rejected = PAYMENT_MATRIX[who]
+    wrong = {key: ok for key, ok in outcomes.items() if ok != (key[1] in allowed[key[0]])}
+    assert wrong == {}, f"{who}: unexpected outcomes {wrong}"
+    assert (rejected.status_code == 200) is sees_rejected, rejected.text
+    if sees_rejected:
+        assert [r["reason"] for r in rejected.json()] == ["bad_signature"]
+    else:
+        assert rejected.status_code == 403

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
 from sqlalchemy import select
 
-from cloud.payments.tables import PaymentRefund
-from tests.integration.cloud.conftest import wait_until
-from tests.integration.cloud.payments_support import PayWorld, pay_world
+from cloud.payments.tables import PaymentRefund, RejectedCallback
+from simulators.payments import signed_headers
+from tests.integration.cloud.conftest import new_tenant, wait_until
+from tests.integration.cloud.payments_support import SECRET, PayWorld, pay_world
 
 __all__ = ["pay_world"]
 
@@ -190,3 +192,66 @@ async def test_a_balance_payment_tops_up_a_confirmed_booking(pay_world: PayWorld
         f"/api/v1/orders/{order['id']}/payments", json={"kind": "balance", "booking_ref": ref}
     )
     assert again.status_code == 409 and again.json()["code"] == "nothing_to_pay"
+
+
+async def test_a_replayed_callback_is_refused_and_every_rejected_callback_is_filed_for_hq(
+    pay_world: PayWorld,
+) -> None:
+    world = pay_world
+    world.sim.auto_callback = False
+    order = await _order(world, [_item(world.rooms_a[0], world.slot(2, 10))])
+    payment = await _deposit(world, order["id"])
+    world.sim.pay(payment["id"])
+    forged = await world.sim.send_callback(payment["id"], secret=b"not-the-secret")
+    stale = await world.sim.send_callback(payment["id"], timestamp=int(world.clock.now().timestamp()) - 3600)
+    wrong = await world.sim.send_callback(payment["id"], amount=1)
+    good = await world.sim.send_callback(payment["id"])
+    assert good.status_code == 200
+    genuine = world.sim.deliveries[-1]
+    redelivered = await world.sim.send_callback(payment["id"])  # the same notice, a fresh nonce
+    assert redelivered.status_code == 200
+    replayed = await world.sim.replay(genuine)  # the very same request, nonce and all
+    assert replayed.status_code == 400 and replayed.json()["code"] == "replayed"
+    reused = await world.sim.send_callback(payment["id"], nonce=genuine.sent_headers["x-sim-nonce"])
+    assert reused.status_code == 400 and reused.json()["code"] == "replayed"
+    assert [r.status_code for r in (forged, stale, wrong)] == [400, 400, 400]
+    booking = (await world.api.get(f"/api/v1/orders/{order['id']}")).json()["bookings"][0]
+    assert booking["status"] == "confirmed" and booking["amount_paid"] == 3600
+    assert await _refunds(world) == []
+    filed = await world.api.get("/api/v1/payments/rejected-callbacks")
+    assert filed.status_code == 200, filed.text
+    rows = filed.json()
+    assert sorted(r["reason"] for r in rows) == sorted(
+        ["bad_signature", "stale", "amount_mismatch", "replayed", "replayed"]
+    )
+    assert {r["payment_id"] for r in rows} == {payment["id"]}
+    one = rows[0]
+    assert one["body"].startswith("{") and "x-sim-nonce" in one["headers"] and one["received_at"]
+    mismatch = next(r for r in rows if r["reason"] == "amount_mismatch")
+    assert '"amount":1' in mismatch["body"]
+
+
+async def test_another_tenant_does_not_see_our_rejected_callbacks(pay_world: PayWorld) -> None:
+    world = pay_world
+    world.sim.auto_callback = False
+    order = await _order(world, [_item(world.rooms_a[0], world.slot(2, 10))])
+    payment = await _deposit(world, order["id"])
+    world.sim.pay(payment["id"])
+    await world.sim.send_callback(payment["id"], secret=b"forged")
+    other = await new_tenant(world.cloud, "Other Chain")
+    async with other.api:
+        assert (await other.api.get("/api/v1/payments/rejected-callbacks")).json() == []
+    assert len((await world.api.get("/api/v1/payments/rejected-callbacks")).json()) == 1
+
+
+async def test_the_provider_callback_with_a_garbled_body_is_refused_and_filed(pay_world: PayWorld) -> None:
+    world = pay_world
+    body = b"not json at all" * 400
+    headers = signed_headers(SECRET, body, timestamp=int(world.clock.now().timestamp()))
+    async with httpx.AsyncClient(base_url=world.cloud.http_url) as client:
+        response = await client.post("/api/v1/payments/callbacks/sim", content=body, headers=headers)
+    assert response.status_code == 422 and response.json()["code"] == "malformed_callback"
+    async with world.cloud.sessionmaker() as session:
+        [row] = list(await session.scalars(select(RejectedCallback)))
+    assert row.reason == "malformed_callback" and row.tenant_id is None
+    assert len(row.body) == 2000, "the body is kept, truncated"
