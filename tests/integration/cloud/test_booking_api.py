@@ -449,3 +449,59 @@ async def test_the_holiday_calendar_prices_a_weekday_as_a_holiday(tenant_a: Tena
         "invalid_calendar",
         "days[1].day",
     )
+
+
+async def test_bad_reschedules_and_orders_are_refused_as_problems_naming_the_field(
+    tenant_a: Tenant, tenant_b: Tenant, shop: Shop
+) -> None:
+    api = tenant_a.api
+    held = await api.post(
+        "/api/v1/holds", json={"room_id": shop.mahjong, "party_size": 2, **CUSTOMER, **slot("14:00", "15:00")}
+    )
+    assert held.status_code == 201, held.text
+    ref = held.json()["ref"]
+    other_shop = await make_shop(tenant_b.api, "Elsewhere")
+    moves: list[tuple[dict[str, Any], int, str, str | None]] = [
+        (slot("16:00", "15:00"), 422, "empty_window", "ends_at"),
+        (slot("08:00", "09:00"), 422, "outside_opening_hours", "starts_at"),
+        (slot("14:00", "15:00", future_day(20)), 422, "beyond_window", "starts_at"),
+        (slot("16:00", "17:10"), 422, "off_step", "ends_at"),
+        ({**slot("16:00", "17:00"), "room_id": "rm-nothere"}, 404, "room_not_found", "room_id"),
+        ({**slot("16:00", "17:00"), "room_id": other_shop.mahjong}, 404, "room_not_found", "room_id"),
+    ]
+    for body, status, code, field in moves:
+        assert_problem(await api.post(f"/api/v1/bookings/{ref}/reschedule", json=body), status, code, field)
+    unchanged = (await api.get(f"/api/v1/bookings/{ref}")).json()
+    assert unchanged["starts_at"].startswith(f"{DAY}T06:00") and unchanged["status"] == "held"
+    customer = {"name": "Zhang Wei", "phone": "13900001111"}
+    orders: list[tuple[dict[str, Any], int, str, str | None]] = [
+        (
+            {"room_id": shop.ktv, "party_size": 2, **slot("16:00", "15:00")},
+            422,
+            "empty_window",
+            "items.0.ends_at",
+        ),
+        (
+            {"room_id": shop.ktv, "party_size": 11, **slot("16:00", "17:00")},
+            422,
+            "party_too_large",
+            "items.0.party_size",
+        ),
+        (
+            {"room_id": other_shop.ktv, "party_size": 2, **slot("16:00", "17:00")},
+            404,
+            "room_not_found",
+            "items.0.room_id",
+        ),
+        (
+            {"room_id": shop.ktv, "party_size": 2, **slot("03:00", "04:00")},
+            422,
+            "outside_opening_hours",
+            "items.0.starts_at",
+        ),
+    ]
+    for item, status, code, field in orders:
+        response = await api.post("/api/v1/orders", json={"items": [item], "customer": customer})
+        assert_problem(response, status, code, field)
+    listed = (await api.get("/api/v1/bookings", params={"store_id": shop.store_id})).json()
+    assert [b["ref"] for b in listed] == [ref], "nothing else was written"
