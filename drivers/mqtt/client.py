@@ -17,6 +17,7 @@ from .codec import broker_filters, covers
 from .const import (
     KEEPALIVE_S,
     OPERATION_TIMEOUT_S,
+    PENDING_PUBLISH_WARNING,
     RECONNECT_MAX_S,
     RECONNECT_MIN_S,
     SOCKET_OPTIONS,
@@ -194,6 +195,7 @@ class MqttBus:
             timeout=OPERATION_TIMEOUT_S,
             socket_options=SOCKET_OPTIONS,
         )
+        client.pending_calls_threshold = PENDING_PUBLISH_WARNING
         async with client:
             backoff.reset()
             self._client = client

@@ -9,6 +9,9 @@ from typing import Final
 SOCKET_OPTIONS: Final = ((socket.IPPROTO_TCP, socket.TCP_NODELAY, 1),)
 
 SUBSCRIBE_QOS: Final = 1
+# aiomqtt warns past 10 unacknowledged publishes; one bus carries a whole store's devices, where a
+# burst (start-up, an alarm opening every door) is normal. Warn only at a real backlog.
+PENDING_PUBLISH_WARNING: Final = 500
 KEEPALIVE_S: Final = 30
 # aiomqtt's own limit on connect/subscribe/publish acknowledgements; drivers use shorter outer timeouts.
 OPERATION_TIMEOUT_S: Final = 10.0
