@@ -58,7 +58,10 @@ async def get_level(session: AsyncSession, principal: Principal, level: Level, s
 
 
 async def _refresh_stores(session: AsyncSession, tenant_id: str, store_ids: list[str] | None = None) -> None:
-    """Tell every (or the given) store's edge its session settings; keep the grace column in step."""
+    """Tell every (or the given) store's edge its session settings; keep the grace column in step.
+
+    Called only when a level's edge settings changed: a deposit or refund rule is no edge's business.
+    """
     query = select(Store).where(Store.tenant_id == tenant_id)
     if store_ids is not None:
         query = query.where(Store.id.in_(store_ids))
@@ -129,7 +132,8 @@ async def set_chain(
         session, tenant_id, Level.CHAIN, levels.CHAIN_SCOPE, checked, clock.now(), bounds=new_bounds
     )
     after = LevelView(Level.CHAIN, levels.CHAIN_SCOPE, checked, dict(new_bounds))
-    await _refresh_stores(session, tenant_id)
+    if model.edge_layer(before.values) != model.edge_layer(checked):
+        await _refresh_stores(session, tenant_id)
     _audit(principal, clock, session, before, after)
     await uow.commit()
     return after
@@ -146,7 +150,8 @@ async def set_room_type(
     checked = model.check_values(values, Level.ROOM_TYPE, bounds)
     await levels.save_values(session, principal.tenant_id, Level.ROOM_TYPE, room_type, checked, clock.now())
     after = LevelView(Level.ROOM_TYPE, room_type, checked, {})
-    await _refresh_rooms(session, principal.tenant_id, room_type)
+    if model.edge_layer(before.values) != model.edge_layer(checked):
+        await _refresh_rooms(session, principal.tenant_id, room_type)
     _audit(principal, clock, session, before, after)
     await uow.commit()
     return after
@@ -163,7 +168,8 @@ async def set_store(
     checked = model.check_values(values, Level.STORE, bounds)
     await levels.save_values(session, principal.tenant_id, Level.STORE, store.id, checked, clock.now())
     after = LevelView(Level.STORE, store.id, checked, {})
-    await _refresh_stores(session, principal.tenant_id, [store.id])
+    if model.edge_layer(before.values) != model.edge_layer(checked):
+        await _refresh_stores(session, principal.tenant_id, [store.id])
     _audit(principal, clock, session, before, after)
     await uow.commit()
     return after
