@@ -11,10 +11,12 @@ from typing import Self
 import grpc
 import uvicorn
 from fastapi import FastAPI
+from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from cloud.app import build_app
 from cloud.booking.sweeper import run_sweeper
+from cloud.bus import Bus, LocalBus, RedisBus, redis_client
 from cloud.clock import Clock, SystemClock
 from cloud.crypto import FieldCipher
 from cloud.db import make_engine, make_sessionmaker, migrate
@@ -22,9 +24,12 @@ from cloud.deps import AppContext
 from cloud.edgelink.ca import EdgeCA
 from cloud.edgelink.commands import LinkRegistry
 from cloud.edgelink.notifier import FeedNotifier
+from cloud.edgelink.routing import CommandRouter
 from cloud.edgelink.server import KEEPALIVE_OPTIONS, EdgeLinkService
 from cloud.payments.sweeper import run_refund_sweeper
 from cloud.payments.wiring import CALLBACK_PATH, install_payments, optional_provider_of
+from cloud.ratelimit import Limiter, MemoryLimiter, RedisLimiter, Rule
+from cloud.ratelimit.http import RateLimits, RateRules, install_rate_limits
 from cloud.settings import CloudSettings
 from protos import edgelink_pb2_grpc as pb_grpc
 
@@ -43,8 +48,16 @@ class CloudServer:
     def __init__(self, settings: CloudSettings, clock: Clock | None = None) -> None:
         self.settings = settings
         self.clock: Clock = clock if clock is not None else SystemClock()
-        self.notifier = FeedNotifier()
+        # Several workers share Redis: feed wake-ups, routed commands and rate limits cross it.
+        self.redis = redis_client(settings.redis_url) if settings.redis_url else None
+        self.bus: Bus = (
+            RedisBus(self.redis, settings.worker_id)
+            if self.redis is not None
+            else LocalBus(worker_id=settings.worker_id)
+        )
+        self.notifier = FeedNotifier(self.bus)
         self.registry = LinkRegistry()
+        self.router = CommandRouter(self.bus, self.registry, self.clock)
         self.http_port = 0
         self.grpc_port = 0
         self.ca_pem = b""
@@ -88,6 +101,8 @@ class CloudServer:
         self._cipher = FieldCipher(settings.resolve_master_key())
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         await migrate(settings.database_url)
+        await self.bus.start()
+        await self.router.start()
         self._engine = make_engine(settings.database_url)
         self._sessionmaker = make_sessionmaker(self._engine)
         now = self.clock.now()
@@ -103,10 +118,11 @@ class CloudServer:
             ca_pem=self.ca_pem,
             grpc_target=self.grpc_target,
             enroll_target=self.enroll_target,
+            uploads_dir=settings.uploads_dir,
         )
         self.app = build_app(context)
-            uploads_dir=settings.uploads_dir,
         install_payments(self.app, settings, self.clock)
+        install_rate_limits(self.app, rate_limits(settings, self.clock, self.redis))
         await self._start_http(self.app)
         # Every worker sweeps: a sweep is idempotent (each expiry is one guarded transition).
         self._sweeper = asyncio.create_task(
@@ -215,6 +231,10 @@ class CloudServer:
             self._http_socket = None
         if self._service is not None:
             await self._service.drain()
+        await self.router.stop()
+        await self.bus.stop()
+        if self.redis is not None:
+            await self.redis.aclose()
         if self._engine is not None:
             await self._engine.dispose()
             self._engine = None
@@ -232,6 +252,20 @@ class CloudServer:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         await self.stop()
+
+
+def rate_limits(settings: CloudSettings, clock: Clock, redis: Redis | None) -> RateLimits:
+    """The rate limits of settings, counted in Redis when there is one (else in this process)."""
+    limiter: Limiter = RedisLimiter(redis, clock) if redis is not None else MemoryLimiter(clock)
+    rules = RateRules(
+        login_ip=Rule("login_ip", settings.login_limit_per_ip, settings.login_window_s),
+        hold_ip=Rule("hold_ip", settings.hold_limit_per_ip, settings.hold_window_s),
+        hold_phone=Rule("hold_phone", settings.hold_limit_per_phone, settings.hold_window_s),
+        callback_source=Rule(
+            "callback_source", settings.callback_limit_per_source, settings.callback_window_s
+        ),
+    )
+    return RateLimits(limiter, rules, trust_forwarded_for=settings.trust_forwarded_for)
 
 
 async def serve(settings: CloudSettings) -> None:

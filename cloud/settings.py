@@ -46,6 +46,20 @@ class CloudSettings(BaseSettings):
     # secret that signs callbacks. Without a URL the cloud takes no payments (503).
     payment_provider_url: str | None = None
     payment_secret: SecretStr | None = None
+    # Several workers: Redis (redis://host:port/db) carries feed wake-ups, routed commands and the
+    # rate limit counters between them. Without it everything stays in this process.
+    redis_url: str | None = None
+    worker_id: str | None = None  # default: a random id per process
+    # Rate limits (fixed windows; a limit of 0 turns the rule off). Behind a load balancer set
+    # trust_forwarded_for so the client's address is the first X-Forwarded-For entry.
+    trust_forwarded_for: bool = False
+    login_limit_per_ip: int = 30
+    login_window_s: int = 60
+    hold_limit_per_ip: int = 30
+    hold_limit_per_phone: int = 10
+    hold_window_s: int = 600
+    callback_limit_per_source: int = 600
+    callback_window_s: int = 60
 
     @property
     def database_url(self) -> str:

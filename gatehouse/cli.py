@@ -46,12 +46,17 @@ def cloud_serve(
     ] = Path(".gatehouse/cloud"),
     http_port: Annotated[int, typer.Option(help="HTTP port (0: any free port).")] = 8080,
     grpc_port: Annotated[int, typer.Option(help="Edge link gRPC port (0: any free port).")] = 50051,
+    enroll_port: Annotated[int, typer.Option(help="Edge enrolment gRPC port (0: any free port).")] = 50052,
     host: Annotated[str, typer.Option(help="Address to bind both servers to.")] = "127.0.0.1",
     demo: Annotated[bool, typer.Option(help="Demo mode: generate missing secrets.")] = False,
+    redis: Annotated[
+        str | None,
+        typer.Option(help="Redis URL shared by several workers (fan-out, command routing, rate limits)."),
+    ] = None,
     log_level: LogLevel = "INFO",
     log_json: LogJson = False,
 ) -> None:
-    """Serve the HTTP API and the gRPC edge link in one process."""
+    """Serve the HTTP API and the gRPC edge link in one process (one of several with --redis)."""
     from cloud.bootstrap import serve
     from cloud.settings import CloudSettings
 
@@ -62,10 +67,13 @@ def cloud_serve(
         "http_port": http_port,
         "grpc_host": host,
         "grpc_port": grpc_port,
+        "enroll_port": enroll_port,
         "demo": demo,
     }
     if db:
         overrides["db_url"] = db
+    if redis:
+        overrides["redis_url"] = redis
     _run(serve(CloudSettings(**overrides)))  # type: ignore[arg-type]
 
 

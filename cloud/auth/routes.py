@@ -28,6 +28,7 @@ from cloud.deps import (
     UsersRead,
     UsersWrite,
 )
+from cloud.ratelimit.http import LoginRateLimit
 
 router = APIRouter(prefix="/api/v1", tags=["auth"])
 
@@ -53,6 +54,7 @@ async def login(
     session: SessionDep,
     clock: ClockDep,
     passwords: PasswordsDep,
+    _limit: LoginRateLimit,
 ) -> SessionOut:
     """Open a session: the token comes back in the body and as an HttpOnly cookie (401 after 5 failures)."""
     result = await services.login(session, clock, passwords, body.login, body.password)

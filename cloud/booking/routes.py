@@ -32,6 +32,7 @@ from cloud.deps import (
 from cloud.payments import services as payment_services
 from cloud.payments.schemas import RescheduleOut, reschedule_out
 from cloud.payments.wiring import OptionalProviderDep, notify_url
+from cloud.ratelimit.http import ApiHoldRateLimit
 
 router = APIRouter(prefix="/api/v1", tags=["booking"])
 
@@ -58,7 +59,12 @@ async def create_booking(
 
 @router.post("/holds", status_code=201)
 async def create_hold(
-    body: HoldCreate, principal: BookingsWrite, uow: UowDep, clock: ClockDep, cipher: CipherDep
+    body: HoldCreate,
+    principal: BookingsWrite,
+    uow: UowDep,
+    clock: ClockDep,
+    cipher: CipherDep,
+    _limit: ApiHoldRateLimit,
 ) -> BookingOut:
     """Hold a room's time until paid: the answer names the deposit due and the deadline."""
     booking = await services.hold(

@@ -1,4 +1,8 @@
-"""Live links of this process (one per connected edge) and remote commands routed over them."""
+"""Live links of this process (one per connected edge) and remote commands routed over them.
+
+A command for a store whose stream another worker holds goes through `LinkRegistry.remote` (the
+command router of cloud.edgelink.routing) to that worker; the result is recorded here all the same.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ import logging
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -67,6 +71,8 @@ class CommandReply:
     code: str
     message: str
     result: dict[str, Any]
+    # the edge that answered (set when the answer came from another worker's stream)
+    edge_id: str | None = None
 
 
 def parse_result(text: str) -> dict[str, Any]:
@@ -127,23 +133,61 @@ class Link:
         self._pending.clear()
 
 
+class RemoteLinks(Protocol):
+    """The streams of the other cloud workers, reached through the fan-out bus."""
+
+    def held(self, store_id: str) -> None:
+        """A stream of store_id opened in this process (route its commands here)."""
+        ...
+
+    def released(self, store_id: str) -> None:
+        """The last stream of store_id in this process closed."""
+        ...
+
+    def close_edge(self, edge_id: str, status: str, reason: str) -> None:
+        """Tell the other workers to end the edge's streams."""
+        ...
+
+    async def dispatch(
+        self, store_id: str, command: OutgoingCommand, timeout_s: float
+    ) -> asyncio.Future[CommandReply]:
+        """Hand the command to the worker holding store_id's stream; a future of its reply.
+
+        Raises EdgeOffline when no worker holds the stream (or the bus is down).
+        """
+        ...
+
+    def forget(self, command_id: str) -> None:
+        """Stop waiting for command_id's reply."""
+        ...
+
+
 class LinkRegistry:
     """The links open in this process, by store and by edge (the newest link of a store wins)."""
 
     def __init__(self) -> None:
         self._by_store: dict[str, list[Link]] = {}
+        # the other workers' streams (None: this process is the only cloud worker)
+        self.remote: RemoteLinks | None = None
 
     def add(self, link: Link) -> None:
         """Register an opened stream."""
-        self._by_store.setdefault(link.store_id, []).append(link)
+        links = self._by_store.setdefault(link.store_id, [])
+        links.append(link)
+        if len(links) == 1 and self.remote is not None:
+            self.remote.held(link.store_id)
 
     def remove(self, link: Link) -> None:
         """Forget a closed stream."""
         links = self._by_store.get(link.store_id, [])
         if link in links:
             links.remove(link)
-        if not links:
-            self._by_store.pop(link.store_id, None)
+        if not links and self._by_store.pop(link.store_id, None) is not None and self.remote is not None:
+            self.remote.released(link.store_id)
+
+    def stores(self) -> list[str]:
+        """The stores with a stream open in this process."""
+        return list(self._by_store)
 
     def for_store(self, store_id: str) -> Link | None:
         """The store's newest open link in this process."""
@@ -155,7 +199,13 @@ class LinkRegistry:
         return [link for links in self._by_store.values() for link in links if link.edge_id == edge_id]
 
     def close_edge(self, edge_id: str, status: str, reason: str) -> int:
-        """End every stream of an edge now; return how many."""
+        """End every stream of an edge now, in every worker; return how many were in this process."""
+        if self.remote is not None:
+            self.remote.close_edge(edge_id, status, reason)
+        return self.close_local(edge_id, status, reason)
+
+    def close_local(self, edge_id: str, status: str, reason: str) -> int:
+        """End every stream of an edge in this process; return how many."""
         links = self.for_edge(edge_id)
         for link in links:
             link.close(status, reason)
@@ -198,6 +248,8 @@ async def _finish(
         row.completed_at = clock.now()
         if reply is not None:
             row.code, row.message, row.result = reply.code, reply.message, reply.result
+            if row.edge_id is None and reply.edge_id:
+                row.edge_id = reply.edge_id
         else:
             row.code = status.value
         await session.commit()
@@ -214,7 +266,10 @@ async def run_command(
     args: dict[str, Any],
     timeout_s: float,
 ) -> CommandOutcome:
-    """Send a command over the store's stream in this process and wait for its result (recorded)."""
+    """Send a command over the store's stream and wait for its result (recorded in this worker).
+
+    The stream may be held by this process or, through `registry.remote`, by another worker.
+    """
     kind, timeout_s = check_command(kind, timeout_s)
     forced = check_force(args)
     command_id = str(uuid.uuid4())
@@ -223,7 +278,9 @@ async def run_command(
     async with sessionmaker() as session:
         store = await get_store(session, principal, store_id)
         link = registry.for_store(store.id)
-        status = CommandStatus.PENDING if link is not None else CommandStatus.OFFLINE
+        remote = registry.remote if link is None else None
+        reachable = link is not None or remote is not None
+        status = CommandStatus.PENDING if reachable else CommandStatus.OFFLINE
         session.add(
             EdgeCommand(
                 id=command_id,
@@ -236,10 +293,10 @@ async def run_command(
                 created_at=now,
                 deadline=deadline,
                 status=status.value,
-                code=None if link else CommandStatus.OFFLINE.value,
+                code=None if reachable else CommandStatus.OFFLINE.value,
                 message=None,
                 result=None,
-                completed_at=None if link else now,
+                completed_at=None if reachable else now,
             )
         )
         record_audit(
@@ -265,17 +322,28 @@ async def run_command(
                 after={"store_id": store.id, "kind": kind, "room_id": args.get("room_id"), "reason": forced},
             )
         await session.commit()
-    if link is None:
-        raise EdgeOffline("no live stream of this store's edge in this cloud process", field="store_id")
-    future = link.expect(command_id)
-    link.send(OutgoingCommand(id=command_id, kind=kind, deadline=deadline, args=args))
+    command = OutgoingCommand(id=command_id, kind=kind, deadline=deadline, args=args)
     loop = asyncio.get_running_loop()
     started = loop.time()
+    if link is not None:
+        future = link.expect(command_id)
+        link.send(command)
+    elif remote is not None:
+        try:
+            future = await remote.dispatch(store.id, command, timeout_s)
+        except EdgeOffline:
+            await _finish(sessionmaker, clock, command_id, CommandStatus.OFFLINE, None)
+            raise
+    else:
+        raise EdgeOffline("no live stream of this store's edge in this cloud", field="store_id")
     try:
         async with asyncio.timeout(timeout_s):
             reply = await future
     except TimeoutError as err:
-        link.forget(command_id)
+        if link is not None:
+            link.forget(command_id)
+        elif remote is not None:
+            remote.forget(command_id)
         await _finish(sessionmaker, clock, command_id, CommandStatus.TIMEOUT, None)
         raise EdgeTimeout(f"the edge did not answer within {timeout_s:g} s") from err
     except EdgeOffline:

@@ -411,7 +411,8 @@ class EdgeLinkService(pb_grpc.EdgeLinkServicer):
     async def _follow(self, link: Link, subscription: FeedSubscription) -> None:
         log = {"edge_id": link.edge_id, "store_id": link.store_id}
         while True:
-            # Woken by this process's commits; the timeout catches other workers' commits and revocations.
+            # Woken by any worker's commits (other workers' through the bus); the timeout is the safety
+            # net for wake-ups lost while the bus was down, and for revocations.
             await subscription.wait(self._poll_s)
             try:
                 async with self._sessionmaker() as session:

@@ -27,6 +27,7 @@ from cloud.orders.model import OrderItem
 from cloud.payments import services as payment_services
 from cloud.payments.tables import Payment
 from cloud.payments.wiring import OptionalProviderDep, ProviderDep, notify_url
+from cloud.ratelimit.http import PageHoldRateLimit
 from cloud.tenancy.tables import Room, Store
 from cloud.web.booking.slots import free_starts
 from protos import codes
@@ -160,6 +161,7 @@ async def hold(
     clock: ClockDep,
     cipher: CipherDep,
     provider: ProviderDep,
+    _limit: PageHoldRateLimit,
 ) -> Response:
     """Step 4: hold the slot and go to the provider's payment page."""
     form = await _form(request)
