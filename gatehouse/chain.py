@@ -421,6 +421,7 @@ class DemoChain:
         return {
             "booking_pages": f"{cloud.http_url}/book/",
             "admin": f"{cloud.http_url}/admin/",
+            "maint": f"{cloud.http_url}/maint/",
             "payment_provider": self.payments.url if self.payments else None,
             "cloud": {
                 "url": cloud.http_url,

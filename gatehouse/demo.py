@@ -41,28 +41,41 @@ def write_demo_file(state_dir: Path, info: dict[str, Any]) -> Path:
     return path
 
 
+ADMIN_ROLES = ("hq_admin", "region_manager", "store_manager", "finance")
+
+
+def _logins(info: dict[str, Any], roles: tuple[str, ...]) -> str:
+    return ", ".join(x["login"] for x in info["logins"] if x["role"] in roles)
+
+
 def show(console: Console, info: dict[str, Any], path: Path) -> None:
-    """Print the endpoints and the demo credentials."""
+    """Print the apps with their URLs and demo logins, then the services and the stores."""
     console.print(f"[bold green]Gatehouse demo chain is running[/] (written to {path})")
-    console.print(f"  cloud API   {info['cloud']['url']}   (OpenAPI docs: {info['cloud']['docs']})")
+    password = info["logins"][0]["password"] if info["logins"] else ""
+    apps = Table(title=f"Apps (every demo login's password: {password})", title_justify="left")
+    for column in ("who", "app", "URL", "sign in as"):
+        apps.add_column(column, no_wrap=column == "URL")
+    apps.add_row("customers", "booking pages", info["booking_pages"], "nobody: book, pay, get the code")
+    for store in info["stores"]:
+        login = store.get("panel_login") or ""
+        apps.add_row("store staff", f"panel of {store['name']}", store["panel_url"], login)
+    apps.add_row("HQ and managers", "admin", info["admin"], _logins(info, ADMIN_ROLES))
+    apps.add_row("maintainers", "work orders", info["maint"], _logins(info, ("maintainer",)))
+    console.print(apps)
     cloud = info["cloud"]
+    console.print(f"  cloud API   {cloud['url']}   (OpenAPI docs: {cloud['docs']}; metrics: /metrics)")
     console.print(f"  edge link   {cloud['grpc_target']} (mutual TLS), enrolment {cloud['enroll_target']}")
-    console.print(f"  booking     {info['booking_pages']}   (store -> room -> slot -> pay -> code)")
-    console.print(f"  admin       {info['admin']}   (HQ admin app: sign in with a login below)")
     console.print(f"  payments    {info['payment_provider']}   (simulated WeChat-Pay-like provider)")
-    maint = f"{info['cloud']['url']}/maint/"
-    console.print(f"  maintainers {maint}   (maintainer@demo: the region's faults, on site, resolve)")
     console.print(f"  API token   {info['api_token']}")
     logins = ", ".join(f"{x['login']} ({x['role']})" for x in info["logins"])
-    if info["logins"]:
-        console.print(f"  logins      {logins}; password {info['logins'][0]['password']}")
-    table = Table(title="Stores")
-    for column in ("store", "id", "edge panel", "panel login", "MQTT port", "rooms"):
+    if logins:
+        console.print(f"  all logins  {logins}")
+    table = Table(title="Stores", title_justify="left")
+    for column in ("store", "id", "edge panel", "MQTT port", "rooms"):
         table.add_column(column, no_wrap=True)
     for store in info["stores"]:
-        rooms = str(len(store["rooms"]))
-        login = store.get("panel_login") or ""
-        table.add_row(store["name"], store["id"], store["panel_url"], login, str(store["mqtt_port"]), rooms)
+        rooms = ", ".join(r["name"] for r in store["rooms"])
+        table.add_row(store["name"], store["id"], store["panel_url"], str(store["mqtt_port"]), rooms)
     console.print(table)
     console.print("Try it: [bold].venv/bin/gatehouse demo --journey[/]   Stop: Ctrl-C")
 
