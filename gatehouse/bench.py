@@ -157,6 +157,11 @@ async def _booking(console: Console, options: BenchOptions) -> dict[str, Any]:
             results["sqlite"] = await bench_booking(f"sqlite+aiosqlite:///{tmp}/bench.db")
         with throwaway_postgres(free_port()) as url, console.status("booking on PostgreSQL..."):
             results["postgresql"] = await bench_booking(url)
+        # Several stateless cloud workers on one PostgreSQL (DESIGN "Scale"): one process per core,
+        # each with its own loop and pool, on a fresh cluster so both runs start from the same data.
+        workers = max(2, os.cpu_count() or 1)
+        with throwaway_postgres(free_port()) as url, console.status(f"booking, {workers} workers..."):
+            results[f"postgresql_{workers}_workers"] = await bench_booking(url, workers=workers)
     return results
 
 

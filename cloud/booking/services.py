@@ -10,24 +10,28 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, NoReturn
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, bindparam, func, select
+from sqlalchemy import Date, Executable, Select, Table, and_, bindparam, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import make_transient_to_detached
 
+from cloud.audit.tables import AuditEntry
 from cloud.auth.model import Principal, in_reach
 from cloud.booking import lifecycle, model, occupancy
-from cloud.booking.model import BookingStatus, Refund, Venue
+from cloud.booking.model import BookingStatus, Refund, TimeRange, Venue
 from cloud.booking.tables import Booking
 from cloud.clock import Clock
 from cloud.crypto import FieldCipher
 from cloud.errors import Conflict, Invalid, NotFound
 from cloud.ids import new_booking_ref, new_order_no
-from cloud.pricing.model import Quote, share
-from cloud.pricing.services import quote_room
+from cloud.pricing import model as pricing
+from cloud.pricing.model import Calendar, CalendarDayKind, Quote, share
+from cloud.pricing.services import quote_room, room_plan
+from cloud.pricing.tables import CalendarDay
 from cloud.rules import levels
 from cloud.rules.model import BookingRules, CancellationTier, parse_tiers, resolve
 from cloud.storekeys import keyring
@@ -72,6 +76,7 @@ class RoomContext:
     key_version: int
     rules: BookingRules
     venue: Venue
+    calendar: Calendar | None = None  # read with the room only when asked (`around`)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -90,7 +95,7 @@ def venue_of(room: Room, store: Store) -> Venue:
     )
 
 
-def _room_query(lock: bool) -> Select[Any]:
+def _room_query(lock: bool, calendar: bool = False) -> Select[Any]:
     key_version = select(func.max(StoreKey.version)).where(StoreKey.store_id == Store.id).scalar_subquery()
     settings = levels.settings_columns(Store.tenant_id, Store.id, Room.room_type)
     query = (
@@ -98,33 +103,71 @@ def _room_query(lock: bool) -> Select[Any]:
         .join(Store, Room.store_id == Store.id)
         .where(Room.id == bindparam("room_id"))
     )
+    if calendar:  # one row per listed day of the tenant's calendar around the window (at least one)
+        query = query.add_columns(CalendarDay.day, CalendarDay.kind).outerjoin(
+            CalendarDay,
+            and_(
+                CalendarDay.tenant_id == Store.tenant_id,
+                CalendarDay.day >= bindparam("first", type_=Date()),
+                CalendarDay.day <= bindparam("last", type_=Date()),
+            ),
+        )
     return query.with_for_update(of=Room) if lock else query  # SQLite renders no FOR UPDATE
 
 
 # Built once: statement construction costs more than its execution on this hot path.
 _ROOM = _room_query(lock=False)
 _ROOM_LOCKED = _room_query(lock=True)
+_ROOM_LOCKED_CALENDAR = _room_query(lock=True, calendar=True)
+
+
+def _calendar_span(window: TimeRange) -> tuple[date, date]:
+    """The days of calendar a quote of window needs (as pricing's load_calendar: a day either side)."""
+    return window.start.date() - timedelta(days=1), window.end.date() + timedelta(days=1)
 
 
 async def room_context(
-    session: AsyncSession, principal: Principal, room_id: str, *, lock: bool = False
+    session: AsyncSession,
+    principal: Principal,
+    room_id: str,
+    *,
+    lock: bool = False,
+    around: TimeRange | None = None,
 ) -> RoomContext:
     """The caller's room with its store, key version and effective rules (NotFound for another tenant's).
 
     With `lock`, the room's row stays locked until commit (PostgreSQL; SQLite serialises writers).
-    One query reads the room, its store, its key version and the settings of every level.
+    One query reads the room, its store, its key version and the settings of every level; with
+    `around` (and `lock`), the tenant's pricing calendar for a quote of that window too.
     """
-    query = _ROOM_LOCKED if lock else _ROOM
-    row = (await session.execute(query, {"room_id": room_id})).first()
+    params: dict[str, Any] = {"room_id": room_id}
+    if around is not None and lock:
+        query = _ROOM_LOCKED_CALENDAR
+        params["first"], params["last"] = _calendar_span(around)
+    else:
+        query = _ROOM_LOCKED if lock else _ROOM
+    rows = (await session.execute(query, params)).all()
+    row = rows[0] if rows else None
     if row is None or not in_reach(
         principal, row[1].tenant_id, store_id=row[1].id, region_id=row[1].region_id
     ):
         raise NotFound(f"no room {room_id}", code="room_not_found", field="room_id")
-    room, store, version, chain, bounds, type_values, store_values = row
+    room, store, version, chain, bounds, type_values, store_values = row[:7]
     if version is None:
         raise NotFound("the store has no key", code="store_key_not_found")
     layers, _ = levels.layers_from(chain, bounds, type_values, store_values)
-    return RoomContext(room, store, int(version), resolve(layers), venue_of(room, store))
+    calendar = _calendar_of([(r[7], r[8]) for r in rows]) if query is _ROOM_LOCKED_CALENDAR else None
+    return RoomContext(room, store, int(version), resolve(layers), venue_of(room, store), calendar)
+
+
+def _calendar_of(days: list[tuple[date | None, str | None]]) -> Calendar:
+    holidays = frozenset(
+        day for day, kind in days if day is not None and kind == CalendarDayKind.HOLIDAY.value
+    )
+    workdays = frozenset(
+        day for day, kind in days if day is not None and kind != CalendarDayKind.HOLIDAY.value
+    )
+    return Calendar(holidays, workdays)
 
 
 def _phone_aad(ref: str) -> str:
@@ -194,6 +237,43 @@ class NewBooking:
     source: str
 
 
+# Every hold writes with Core statements built once, not an ORM flush (whose bookkeeping costs more
+# than the statements): the booking row, and its audit row (on PostgreSQL in the same statement).
+_BOOKINGS: Table = Booking.__table__  # type: ignore[assignment]
+_AUDIT: Table = AuditEntry.__table__  # type: ignore[assignment]
+_AUDIT_VALUES = {
+    column: bindparam(f"audit_{column}", type_=_AUDIT.c[column].type)
+    for column in ("at", "tenant_id", "actor", "action", "entity", "entity_id", "before", "after")
+}
+_INSERT_BOOKING = insert(_BOOKINGS)
+_INSERT_AUDIT = insert(_AUDIT).values(_AUDIT_VALUES)
+
+
+def _booking_and_audit_query() -> Executable:
+    """One statement (and round trip) that inserts the booking, then its audit row (PostgreSQL)."""
+    written = (
+        insert(_BOOKINGS)
+        .values({c.name: bindparam(c.name, type_=c.type) for c in _BOOKINGS.columns})
+        .returning(_BOOKINGS.c.ref)
+        .cte("written")
+    )
+    audit_row = {**_AUDIT_VALUES, "entity_id": written.c.ref}  # only once the booking is in
+    return insert(_AUDIT).from_select(list(audit_row), select(*audit_row.values())).add_cte(written)
+
+
+_INSERT_BOTH = _booking_and_audit_query()
+
+
+async def _insert_with_audit(session: AsyncSession, values: dict[str, Any], audit: dict[str, Any]) -> None:
+    """Insert a new booking row and its audit row (one statement on PostgreSQL, two on SQLite)."""
+    conn = await session.connection()  # Core statements: the ORM's execution layer adds nothing
+    if conn.dialect.name == "postgresql":
+        await conn.execute(_INSERT_BOTH, {**values, **audit})
+        return
+    await conn.execute(_INSERT_BOOKING, values)
+    await conn.execute(_INSERT_AUDIT, audit)
+
+
 async def _new_booking(
     uow: UnitOfWork, clock: Clock, cipher: FieldCipher, principal: Principal, request: NewBooking
 ) -> Booking:
@@ -216,7 +296,7 @@ async def _new_booking_once(
     last4 = model.phone_last4(phone)
     name = clean_name(request.customer_name, "customer_name")
     now = clock.now()
-    ctx = await room_context(session, principal, request.room_id, lock=True)
+    ctx = await room_context(session, principal, request.room_id, lock=True, around=window)
     model.check_request(
         window,
         now=now,
@@ -226,53 +306,63 @@ async def _new_booking_once(
         on_grid=not admin,
         backdate=model.ADMIN_BACKDATE if admin else timedelta(0),
     )
-    quote = await quote_room(session, ctx.store.tenant_id, ctx.room, ctx.tz, window.start, window.end)
+    assert ctx.calendar is not None  # asked for with `around`
+    quote = pricing.quote(room_plan(ctx.room), ctx.calendar, ctx.tz, window.start, window.end)
     taken = model.occupied(window, ctx.rules.cleaning_gap_min)
     await occupancy.claim(session, ctx.room.id, taken, now, actor=principal.actor, locked=True)
     ref = new_booking_ref()
-    booking = Booking(
-        ref=ref,
-        tenant_id=ctx.store.tenant_id,
-        store_id=ctx.store.id,
-        room_id=ctx.room.id,
-        starts_at=window.start,
-        ends_at=window.end,
-        occupied_until=taken.end,
-        customer_name=name,
-        phone_encrypted=cipher.encrypt(phone.strip().encode(), _phone_aad(ref)),
-        phone_last4=last4,
-        party_size=party_size,
-        order_no=new_order_no(),
-        status=S.CONFIRMED.value if admin else S.HELD.value,
-        source=source,
-        key_version=ctx.key_version,
-        hold_expires_at=None if admin else model.hold_deadline(now, ctx.rules),
-        price_total=quote.total,
-        deposit_due=share(quote.total, ctx.rules.deposit_pct),
-        amount_paid=0,
-        quote=quote.as_json(),
-        terms=ctx.rules.terms(),
-        created_at=now,
-        updated_at=now,
-        confirmed_at=now if admin else None,
-    )
-    session.add(booking)
+    values: dict[str, Any] = {
+        "ref": ref,
+        "tenant_id": ctx.store.tenant_id,
+        "store_id": ctx.store.id,
+        "room_id": ctx.room.id,
+        "starts_at": window.start,
+        "ends_at": window.end,
+        "occupied_until": taken.end,
+        "customer_name": name,
+        "phone_encrypted": cipher.encrypt(phone.strip().encode(), _phone_aad(ref)),
+        "phone_last4": last4,
+        "party_size": party_size,
+        "order_no": new_order_no(),
+        "status": S.CONFIRMED.value if admin else S.HELD.value,
+        "source": source,
+        "key_version": ctx.key_version,
+        "hold_expires_at": None if admin else model.hold_deadline(now, ctx.rules),
+        "price_total": quote.total,
+        "deposit_due": share(quote.total, ctx.rules.deposit_pct),
+        "amount_paid": 0,
+        "payment_ref": None,
+        "refund_amount": None,
+        "refund_ref": None,
+        "quote": quote.as_json(),
+        "terms": ctx.rules.terms(),
+        "created_at": now,
+        "updated_at": now,
+        "confirmed_at": now if admin else None,
+        "cancelled_at": None,
+    }
+    booking = Booking(**values)
+    audit = {
+        "audit_at": now,
+        "audit_tenant_id": booking.tenant_id,
+        "audit_actor": principal.actor,
+        "audit_action": "booking.create" if admin else "booking.hold",
+        "audit_entity": "booking",
+        "audit_entity_id": ref,
+        "audit_before": None,
+        "audit_after": booking_view(booking),
+    }
     try:
         async with occupancy.overlap_guard(session, ctx.room.id, taken, now):
-            await session.flush()
+            await _insert_with_audit(session, values, audit)
     except IntegrityError as err:
         if _is_order_no_clash(err):
             raise _OrderNoTaken from err
         raise
+    # The row is written: the object joins the session as loaded from it (no flush, no re-read).
+    make_transient_to_detached(booking)
+    session.add(booking)
     await lifecycle.publish(session, booking)
-    lifecycle.audit(
-        session,
-        booking,
-        at=now,
-        actor=principal.actor,
-        action="booking.create" if admin else "booking.hold",
-        before=None,
-    )
     await uow.commit()
     return booking
 

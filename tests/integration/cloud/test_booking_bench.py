@@ -25,3 +25,10 @@ def test_the_p99_is_the_nearest_rank() -> None:
     assert percentile(list(map(float, range(1, 101))), 99) == 99.0
     assert percentile([5.0], 99) == 5.0
     assert percentile([], 99) == 0.0
+
+
+async def test_workers_in_processes_of_their_own_share_one_database_without_overlap(db_url: str) -> None:
+    figures = await bench_booking(db_url, clients=30, rooms=3, race_clients=10, seed=7, workers=2)
+    assert figures["workers"] == 2 and figures["holds"] == 30
+    assert figures["overlaps"] == 0
+    assert (figures["race_clients"], figures["race_winners"]) == (10, 1)
