@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import Cookie, Depends, Header, Request
+from fastapi import Cookie, Depends, Header, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cloud.auth.model import (
@@ -95,6 +96,19 @@ CipherDep = Annotated[FieldCipher, Depends(get_cipher)]
 
 
 SESSION_COOKIE = "gh_session"
+
+
+def set_session_cookie(request: Request, response: Response, token: str, lifetime: timedelta) -> None:
+    """Give the browser a login session: HttpOnly (no script reads it), Lax, Secure over HTTPS."""
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=int(lifetime.total_seconds()),
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+        path="/",
+    )
 
 
 def get_passwords(context: ContextDep) -> Passwords:

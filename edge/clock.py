@@ -6,6 +6,8 @@ import time
 from collections.abc import Callable
 from typing import Protocol
 
+from edge.listeners import Listeners
+
 
 class Clock(Protocol):
     """Something that tells the current unix time in seconds."""
@@ -32,7 +34,7 @@ class FakeClock:
 
     def __init__(self, start: float = 1_800_000_000.0) -> None:
         self._now = float(start)
-        self._listeners: list[Callable[[], None]] = []
+        self._listeners = Listeners()
 
     def now(self) -> float:
         """The time last set."""
@@ -50,17 +52,10 @@ class FakeClock:
 
     def subscribe(self, callback: Callable[[], None]) -> Callable[[], None]:
         """Call `callback()` after every move; returns the unsubscribe."""
-        self._listeners.append(callback)
-
-        def unsubscribe() -> None:
-            if callback in self._listeners:
-                self._listeners.remove(callback)
-
-        return unsubscribe
+        return self._listeners.subscribe(callback)
 
     def _notify(self) -> None:
-        for callback in list(self._listeners):
-            callback()
+        self._listeners.notify()
 
 
 def now_ms(clock: Clock) -> int:

@@ -27,6 +27,7 @@ from cloud.deps import (
     SessionDep,
     UsersRead,
     UsersWrite,
+    set_session_cookie,
 )
 from cloud.ratelimit.http import LoginRateLimit
 
@@ -58,15 +59,7 @@ async def login(
 ) -> SessionOut:
     """Open a session: the token comes back in the body and as an HttpOnly cookie (401 after 5 failures)."""
     result = await services.login(session, clock, passwords, body.login, body.password)
-    response.set_cookie(
-        SESSION_COOKIE,
-        result.token,
-        max_age=int((result.expires_at - clock.now()).total_seconds()),
-        httponly=True,
-        samesite="lax",
-        secure=request.url.scheme == "https",
-        path="/",
-    )
+    set_session_cookie(request, response, result.token, result.expires_at - clock.now())
     principal = await services.user_principal(session, result.user)
     await session.commit()
     return SessionOut(

@@ -15,6 +15,7 @@ from typing import Any, Self, TypeVar
 
 from edge.faults.model import Fault, Severity
 from edge.journal.model import JournalEntry, chain_entry
+from edge.listeners import Listeners
 from edge.records import (
     Booking,
     Change,
@@ -442,21 +443,14 @@ class EdgeStore:
         self.outbox_changed = asyncio.Event()
         self._executor: ThreadPoolExecutor | None = None
         self._conn: sqlite3.Connection | None = None
-        self._listeners: list[Callable[[], None]] = []
+        self._listeners = Listeners()
 
     def subscribe(self, callback: Callable[[], None]) -> Callable[[], None]:
         """Call `callback()` after every committed write (live views re-read); returns the unsubscribe."""
-        self._listeners.append(callback)
-
-        def unsubscribe() -> None:
-            if callback in self._listeners:
-                self._listeners.remove(callback)
-
-        return unsubscribe
+        return self._listeners.subscribe(callback)
 
     def _changed(self) -> None:
-        for callback in list(self._listeners):
-            callback()
+        self._listeners.notify()
 
     # ---- lifetime ----
 

@@ -19,7 +19,15 @@ from fastapi.templating import Jinja2Templates
 
 from cloud.auth import services as auth_services
 from cloud.auth.model import Principal, PrincipalKind, Role, csrf_token
-from cloud.deps import SESSION_COOKIE, ClockDep, ContextDep, CredentialsDep, PasswordsDep, SessionDep
+from cloud.deps import (
+    SESSION_COOKIE,
+    ClockDep,
+    ContextDep,
+    CredentialsDep,
+    PasswordsDep,
+    SessionDep,
+    set_session_cookie,
+)
 from cloud.errors import DomainError
 from cloud.ratelimit.http import LoginRateLimit
 
@@ -132,15 +140,7 @@ def mount_login(router: APIRouter, *, title: str, home: str, roles: Collection[R
             await auth_services.logout(session, clock, result.token)
             return form(request, target, f"this app is not for the {principal.role} role", status_code=403)
         response = RedirectResponse(target, status_code=303)
-        response.set_cookie(
-            SESSION_COOKIE,
-            result.token,
-            max_age=int((result.expires_at - clock.now()).total_seconds()),
-            httponly=True,
-            samesite="lax",
-            secure=request.url.scheme == "https",
-            path="/",
-        )
+        set_session_cookie(request, response, result.token, result.expires_at - clock.now())
         return response
 
     @router.post("/logout", include_in_schema=False)
