@@ -9,6 +9,7 @@ The file has a header row. Columns (case-insensitive, any order):
 | `name` | no | the device's name in its room (default: its kind); its cloud id is derived from it |
 | `id` | no | an explicit device id instead of a derived one |
 | `config` | no | `key=value;key=value` |
+| `zone` | no | a store-wide device's alarm zone (a room's devices take the room's zone); empty: unmanaged |
 | anything else | no | a config key (`host`, `port`, `unit`, `channels`, `address`, `coil`); empty: unset |
 
 Blank lines and lines whose first cell starts with `#` are skipped. Files saved by Excel (UTF-8
@@ -23,11 +24,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from provisioning.manifest.devices import check_device_config, check_device_id, check_device_name
-from provisioning.manifest.model import DesiredDevice
+from provisioning.manifest.model import ZONE_PATTERN, DesiredDevice
 from provisioning.state import RoomState
 
 REQUIRED_COLUMNS = ("room", "kind", "protocol")
-KNOWN_COLUMNS = ("room", "name", "kind", "protocol", "id", "config")
+KNOWN_COLUMNS = ("room", "name", "kind", "protocol", "id", "config", "zone")
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +101,11 @@ def _row_device(cells: Mapping[str, str], line: int) -> tuple[DesiredDevice | No
         problems.append(f"id: {message}")
     clean, config_problems = check_device_config(kind, protocol, config)
     problems += [f"{p.where}: {p.message}" for p in config_problems]
+    zone = cells.get("zone", "").strip() or None
+    if zone is not None and cells.get("room"):
+        problems.append("zone: a room's devices take the room's zone; give it to the room")
+    elif zone is not None and not ZONE_PATTERN.match(zone):
+        problems.append("zone: a zone has 1-40 letters, digits, spaces, '_', '.' or '-'")
     if problems:
         return None, problems
     device = DesiredDevice(
@@ -110,6 +116,7 @@ def _row_device(cells: Mapping[str, str], line: int) -> tuple[DesiredDevice | No
         room=cells.get("room") or None,
         id=device_id,
         where=f"line {line}",
+        zone=zone,
     )
     return device, []
 

@@ -40,7 +40,7 @@ MAX_NOTICE_MIN = 60 * 24 * 365
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 _PLAN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.-]{0,59}$")
 # An alarm zone (a floor, a wing), as the cloud accepts it.
-_ZONE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.-]{0,39}$")
+ZONE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.-]{0,39}$")
 
 # The store and room fields the cloud API manages, in its own names.
 STORE_FIELDS = ("timezone", "city", "area", "opening_hours", "closed_dates")
@@ -379,7 +379,7 @@ def _check_name(value: str, path: Path, out: _Problems, *, limit: int = 200) -> 
 
 def _check_zone(value: str, path: Path, out: _Problems) -> str:
     zone = value.strip()
-    if zone and not _ZONE.match(zone):
+    if zone and not ZONE_PATTERN.match(zone):
         out.add(path, "a zone has 1-40 letters, digits, spaces, '_', '.' or '-'")
     return zone
 

@@ -119,3 +119,18 @@ def test_rooms_are_found_by_name_or_id_and_unknown_rooms_are_errors() -> None:
         (4, "room: the store has no room 'Attic'"),
         (5, "device 'lock' of that room is already on line 2"),
     ]
+
+
+def test_a_store_wide_device_may_name_its_alarm_zone_and_a_rooms_device_may_not() -> None:
+    text = """room,name,kind,protocol,zone,sensor
+,smoke-2f,sensor,mqtt,2F,smoke
+,smoke-hall,sensor,mqtt,,smoke
+Mahjong 1,smoke,sensor,mqtt,2F,smoke
+,smoke-bad,sensor,mqtt,2F!,smoke
+"""
+    parsed = parse_devices_csv(text)
+    assert [(r.line, r.device.zone) for r in parsed.rows] == [(2, "2F"), (3, None)]
+    assert parsed.rows[0].device.config == {"sensor": "smoke"}
+    errors = {e.line: e.message for e in parsed.errors}
+    assert errors[4] == "zone: a room's devices take the room's zone; give it to the room"
+    assert errors[5].startswith("zone: a zone has 1-40 letters")
