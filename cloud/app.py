@@ -21,12 +21,14 @@ from cloud.pricing.routes import router as pricing_router
 from cloud.problems import install_problem_handlers, problem
 from cloud.reports.routes import router as reports_router
 from cloud.rules.routes import router as rules_router
+from cloud.servicecalls.routes import router as servicecalls_router
 from cloud.tenancy.routes import router as tenancy_router
 from cloud.web.admin.pages import router as admin_router
 from cloud.web.booking.pages import STATIC_DIR as BOOKING_STATIC
 from cloud.web.booking.pages import router as booking_pages_router
 from cloud.web.common import COMMON_STATIC, LoginRequired, login_redirect
 from cloud.web.maint.pages import router as maint_router
+from cloud.web.order.pages import router as order_pages_router
 
 
 def build_app(context: AppContext) -> FastAPI:
@@ -51,6 +53,8 @@ def build_app(context: AppContext) -> FastAPI:
         booking_pages_router,
         admin_router,
         maint_router,
+        servicecalls_router,
+        order_pages_router,
     ):
         app.include_router(router)
     app.mount("/book/static", StaticFiles(directory=BOOKING_STATIC), name="booking-static")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 
 from cryptography.exceptions import InvalidTag
@@ -21,6 +23,12 @@ class FieldCipher:
         if len(master_key) != 32:
             raise ValueError("master key must be 32 bytes")
         self._aead = AESGCM(master_key)
+        # MAC keys are derived, never the master key itself: a leaked MAC key reveals no field.
+        self._mac_root = hmac.new(master_key, b"gatehouse:mac-keys", hashlib.sha256).digest()
+
+    def mac_key(self, purpose: str) -> bytes:
+        """A 32-byte HMAC key for one purpose (e.g. signing a page's form), derived from the master key."""
+        return hmac.new(self._mac_root, purpose.encode(), hashlib.sha256).digest()
 
     def encrypt(self, plaintext: bytes, aad: str) -> bytes:
         """nonce || ciphertext+tag."""

@@ -13,6 +13,7 @@ from cloud.orm import Base
 from cloud.payments import tables as payments_tables
 from cloud.pricing import tables as pricing_tables
 from cloud.rules import tables as rules_tables
+from cloud.servicecalls import tables as servicecalls_tables
 from cloud.storekeys import tables as storekeys_tables
 from cloud.tenancy import tables as tenancy_tables
 
@@ -29,5 +30,6 @@ TABLE_MODULES = (
     rules_tables,
     orders_tables,
     payments_tables,
+    servicecalls_tables,
 )
 target_metadata = Base.metadata

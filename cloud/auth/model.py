@@ -58,6 +58,7 @@ class Action(StrEnum):
     PAYMENTS_REFUND = "payments.refund"  # pay refunds back (retry a failed one)
     PAYMENTS_AUDIT = "payments.audit"  # rejected provider callbacks (tenant level)
     REPORTS_READ = "reports.read"  # occupancy, revenue, redemption, peak hours, ranking
+    SERVICE_CALLS_READ = "service_calls.read"  # customers' calls from rooms' QR codes
 
 
 A = Action
@@ -86,6 +87,7 @@ ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
         A.PAYMENTS_READ,
         A.PAYMENTS_REFUND,
         A.REPORTS_READ,
+        A.SERVICE_CALLS_READ,
     },
     Role.STORE_MANAGER: _READS
     | {
@@ -103,9 +105,18 @@ ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
         A.REPORTS_READ,
         A.PAYMENTS_READ,
         A.PAYMENTS_REFUND,
+        A.SERVICE_CALLS_READ,
     },
     Role.STAFF: _READS
-    | {A.DEVICES_READ, A.BOOKINGS_READ, A.BOOKINGS_WRITE, A.BOOKINGS_CANCEL, A.EDGE_COMMANDS, A.FAULTS_READ},
+    | {
+        A.DEVICES_READ,
+        A.BOOKINGS_READ,
+        A.BOOKINGS_WRITE,
+        A.BOOKINGS_CANCEL,
+        A.EDGE_COMMANDS,
+        A.FAULTS_READ,
+        A.SERVICE_CALLS_READ,
+    },
     Role.CLEANER: frozenset({A.TENANCY_READ}),
     Role.MAINTAINER: frozenset({A.TENANCY_READ, A.DEVICES_READ, A.FAULTS_READ, A.FAULTS_WRITE}),
     Role.ACCOUNT_MANAGER: _READS | {A.BOOKINGS_READ, A.BOOKINGS_WRITE, A.BOOKINGS_CANCEL},

@@ -1,0 +1,1 @@
+"""The page behind every room's ordering QR: a customer calls the staff to the room."""
