@@ -21,6 +21,7 @@ __all__ = [
     "Room",
     "RoomSession",
     "RoomState",
+    "ServiceCall",
     "Staff",
     "StoreInfo",
     "StoreItem",
@@ -138,6 +139,20 @@ class Redemption:
     room_id: str
     at: float
     known: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceCall:
+    """A customer's call to the staff from a room's QR page (kept; open until staff mark it done)."""
+
+    id: str  # the cloud's call id: a replayed command finds it and adds nothing
+    room_id: str
+    reason: str
+    note: str
+    at: float
+    command_id: str = ""
+    done_at: float | None = None
+    done_by: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

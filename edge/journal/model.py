@@ -25,6 +25,7 @@ class JournalKind(StrEnum):
     FORCED_COMMAND = "forced_command"
     ALARM = "alarm"
     STAFF_ACTION = "staff_action"
+    SERVICE_CALL = "service_call"
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,4 @@
-"""Cloud commands (unlock, power, print, extend, resolve_fault): one handler per kind, results by id."""
+"""Cloud commands (unlock, power, print, extend, resolve_fault, service_call), each run once by id."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from edge.actuators import DeviceFailure, NoSuchDevice, RoomActuators
 from edge.clock import Clock, now_ms
 from edge.faults.services import FaultService, failure_spec
 from edge.journal.model import JournalKind
+from edge.records import NewEvent, ServiceCall
 from edge.rooms import RoomLocks
 from edge.sessions.model import SessionError, holds_room
 from edge.store import EdgeStore, Tx
@@ -56,6 +57,41 @@ Handler = Callable[[CommandRequest, Mapping[str, Any]], Awaitable[Mapping[str, A
 
 # The longest an extension may run past now (a typo of minutes for seconds must not book a week).
 MAX_EXTENSION_S = 24 * 3600
+
+# A customer's call to the staff from a room's QR page (the cloud's reasons, see protos/README.md).
+SERVICE_CALL_EVENT = "service_call"
+SERVICE_CALL_REASONS = frozenset({"call_staff", "order_bar", "broken", "cleaning"})
+MAX_CALL_NOTE = 200
+MAX_CALL_ID = 64
+
+
+@dataclass(frozen=True, slots=True)
+class CallArgs:
+    """The checked args of a `service_call` command."""
+
+    call_id: str
+    room_id: str
+    reason: str
+    note: str
+
+
+def parse_service_call(args: Mapping[str, Any]) -> CallArgs:
+    """The args of a `service_call` command, or CommandRefused("bad_args") naming what is wrong."""
+    call_id = args.get("call_id")
+    if not isinstance(call_id, str) or not call_id.strip() or len(call_id) > MAX_CALL_ID:
+        raise CommandRefused("bad_args", f"call_id (a string of up to {MAX_CALL_ID} characters) is required")
+    room_id = _room_id(args)
+    reason = args.get("reason")
+    if reason not in SERVICE_CALL_REASONS:
+        raise CommandRefused("bad_args", f"reason must be one of {', '.join(sorted(SERVICE_CALL_REASONS))}")
+    note = args.get("note", "")
+    if note is None:
+        note = ""
+    if not isinstance(note, str) or len(note) > MAX_CALL_NOTE:
+        raise CommandRefused("bad_args", f"note must be a string of up to {MAX_CALL_NOTE} characters")
+    # The panel shows it as one line: no control characters, no runs of blanks.
+    clean = " ".join("".join(ch if ch.isprintable() else " " for ch in note).split())
+    return CallArgs(call_id.strip(), room_id, str(reason), clean)
 
 
 class Printer(Protocol):
@@ -111,6 +147,7 @@ class CommandRunner:
             "print": self._print,
             "extend": self._extend,
             "resolve_fault": self._resolve_fault,
+            "service_call": self._service_call,
         }
 
     async def run(self, request: CommandRequest) -> CommandReply:
@@ -323,4 +360,37 @@ class CommandRunner:
             "known": resolution.known,
             "room_id": resolution.room_id,
             "room_state": resolution.room_state.value if resolution.room_state is not None else None,
+        }
+
+    async def _service_call(self, request: CommandRequest, args: Mapping[str, Any]) -> Mapping[str, Any]:
+        call = parse_service_call(args)
+        await self._room(args)
+        now = self._clock.now()
+        at_ms = now_ms(self._clock)
+        record = ServiceCall(call.call_id, call.room_id, call.reason, call.note, now, request.id)
+        payload = {
+            "call_id": call.call_id,
+            "room_id": call.room_id,
+            "reason": call.reason,
+            "note": call.note,
+            "command_id": request.id,
+        }
+
+        def write(tx: Tx) -> ServiceCall:
+            # The call id makes a second command for the same call (a retry) harmless too.
+            if not tx.add_service_call(record):
+                kept = tx.service_call(call.call_id)
+                assert kept is not None
+                return kept
+            tx.append_journal(at_ms, JournalKind.SERVICE_CALL, payload)
+            tx.add_events([NewEvent(SERVICE_CALL_EVENT, at_ms, payload)])
+            return record
+
+        kept = await self._store.transact(write)
+        logger.info("service call received", extra=payload)
+        return {
+            "call_id": kept.id,
+            "room_id": kept.room_id,
+            "received_at": kept.at,
+            "repeat": kept.command_id != request.id,
         }

@@ -68,6 +68,23 @@ def refused(reason: str, message: str, room_id: str | None = None, **data: Any) 
     return ActionResult(False, reason, message, room_id, data)
 
 
+def _payload(
+    actor: Actor, action: str, reason: str | None, result: ActionResult, **details: Any
+) -> dict[str, Any]:
+    """The `staff_action` journal entry and event of an action."""
+    return {
+        "action": action,
+        "staff_id": actor.staff_id,
+        "username": actor.username,
+        "role": actor.role,
+        "reason": reason,
+        "ok": result.ok,
+        "code": result.reason,
+        "room_id": result.room_id,
+        **{k: v for k, v in details.items() if v is not None},
+    }
+
+
 class StaffActions:
     """Doors, power, extensions, cleaning, faults, printing and redemption on behalf of staff."""
 
@@ -292,6 +309,30 @@ class StaffActions:
         await self._record(actor, "alarm", code, result)
         return result
 
+    # ---- customers' calls ----
+
+    async def finish_call(self, actor: Actor, call_id: str) -> ActionResult:
+        """Staff took care of a customer's call: it leaves the panel's list (the store keeps it)."""
+        now = self._clock.now()
+        at_ms = now_ms(self._clock)
+
+        def write(tx: Tx) -> ActionResult:
+            call = tx.service_call(call_id)
+            if call is None:
+                return refused("unknown_call", "no such call")
+            if not tx.finish_service_call(call_id, now, actor.username):
+                return refused("already_done", f"already done by {call.done_by}", call.room_id)
+            result = ActionResult(True, "ok", "call done", call.room_id, {"call_id": call_id})
+            payload = _payload(actor, "answer_call", None, result, call_id=call_id, call_reason=call.reason)
+            # The done call and its record commit together: no call is done without its journal entry.
+            tx.append_journal(at_ms, JournalKind.STAFF_ACTION, payload)
+            tx.add_events([NewEvent(STAFF_ACTION_EVENT, at_ms, payload)])
+            return result
+
+        result = await self._store.transact(write)
+        logger.info("service call done", extra={"call_id": call_id, "ok": result.ok, "code": result.reason})
+        return result
+
     # ---- the record ----
 
     async def _record(
@@ -305,17 +346,7 @@ class StaffActions:
         **details: Any,
     ) -> None:
         at_ms = now_ms(self._clock)
-        payload: dict[str, Any] = {
-            "action": action,
-            "staff_id": actor.staff_id,
-            "username": actor.username,
-            "role": actor.role,
-            "reason": reason,
-            "ok": result.ok,
-            "code": result.reason,
-            "room_id": result.room_id,
-            **{k: v for k, v in details.items() if v is not None},
-        }
+        payload = _payload(actor, action, reason, result, **details)
 
         def write(tx: Tx) -> None:
             if door is not None:

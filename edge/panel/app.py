@@ -183,6 +183,17 @@ TEMPLATES.env.filters["hhmm"] = lambda ts, tz=dt.UTC: _local(ts, tz, "%H:%M")
 TEMPLATES.env.filters["when"] = lambda ts, tz=dt.UTC: _local(ts, tz, "%m-%d %H:%M:%S")
 TEMPLATES.env.filters["left"] = _left
 
+
+def _ago(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    if seconds < 60:
+        return "just now"
+    return f"{_left(seconds)} ago"
+
+
+TEMPLATES.env.filters["ago"] = _ago
+
 REASON_TEXT = {
     "ok": "Done",
     "unknown_order": "No cached booking with that order number and phone digits",
@@ -202,6 +213,8 @@ REASON_TEXT = {
     "no_printer": "This store has no printer",
     "csrf_failed": "The page is stale: reload it",
     "forbidden": "Your role may not do this",
+    "unknown_call": "No such call",
+    "already_done": "Someone already took care of it",
 }
 
 
@@ -269,6 +282,7 @@ Cleaner = Annotated[PanelSession, Depends(requires(PanelAction.CLEAN))]
 FaultResolver = Annotated[PanelSession, Depends(requires(PanelAction.RESOLVE_FAULT))]
 Printer = Annotated[PanelSession, Depends(requires(PanelAction.PRINT))]
 AlarmRaiser = Annotated[PanelSession, Depends(requires(PanelAction.ALARM))]
+CallAnswerer = Annotated[PanelSession, Depends(requires(PanelAction.ANSWER_CALL))]
 
 
 @dataclass(frozen=True, slots=True)
@@ -615,6 +629,15 @@ def create_panel(
         name = (info.name or info.id) if info else "Gatehouse"
         return await actions.print_test(_actor(session), name, timezone_of(info))
 
+    @app.get("/api/service-calls")
+    async def service_calls(session: Viewer) -> dict[str, Any]:
+        panel: PanelState = await gather_state(sources)
+        return {"calls": [asdict(c) for c in panel.calls]}
+
+    @app.post("/api/service-calls/{call_id}/done")
+    async def service_call_done(call_id: str, session: CallAnswerer) -> dict[str, Any]:
+        return (await actions.finish_call(_actor(session), call_id)).as_dict()
+
     @app.post("/api/alarm")
     async def alarm(body: AlarmRequest, session: AlarmRaiser) -> dict[str, Any]:
         return (await actions.alarm(_actor(session), body.code, body.room_id)).as_dict()
@@ -702,6 +725,14 @@ def create_panel(
         # The reason comes from htmx's prompt (HX-Prompt), so nothing typed sits in the live list.
         reason = request.headers.get("HX-Prompt", "")[:1000]
         return result_fragment(request, await actions.resolve_fault(_actor(session), fault_id, reason))
+
+    @app.post("/act/call-done", response_class=HTMLResponse)
+    async def act_call_done(
+        request: Request,
+        session: CallAnswerer,
+        call_id: Annotated[str, Form(max_length=64)] = "",
+    ) -> HTMLResponse:
+        return result_fragment(request, await actions.finish_call(_actor(session), call_id))
 
     @app.post("/act/print-test", response_class=HTMLResponse)
     async def act_print_test(request: Request, session: Printer) -> HTMLResponse:

@@ -29,6 +29,7 @@ class PanelAction(StrEnum):
     RESOLVE_FAULT = "resolve_fault"
     PRINT = "print"
     ALARM = "alarm"
+    ANSWER_CALL = "answer_call"  # mark a customer's call from a room done
 
 
 ALL_ACTIONS = frozenset(PanelAction)
@@ -41,6 +42,15 @@ ROLE_ACTIONS: Mapping[str, frozenset[PanelAction]] = {
     "staff": ALL_ACTIONS,
     "cleaner": frozenset({PanelAction.VIEW_CLEANING, PanelAction.CLEAN}),
     "maintainer": frozenset({PanelAction.VIEW, PanelAction.VIEW_CLEANING}),
+}
+
+
+# What the panel says for each reason a customer gives on the room's QR page (see protos/README.md).
+CALL_REASONS: Mapping[str, str] = {
+    "call_staff": "Call staff",
+    "order_bar": "Order at the bar",
+    "broken": "Something is broken",
+    "cleaning": "Cleaning needed",
 }
 
 

@@ -16,7 +16,7 @@ from edge.clock import Clock
 from edge.devices import DeviceStatus
 from edge.faults.model import FaultCode, Severity
 from edge.faults.services import ALARM_KEY
-from edge.panel.model import CleaningRoom, Waiting, cleaning_queue
+from edge.panel.model import CALL_REASONS, CleaningRoom, Waiting, cleaning_queue
 from edge.records import Booking, BookingStatus, StoreInfo
 from edge.sessions.model import RoomState, SessionSettings, effective_state
 from edge.store import EdgeStore
@@ -68,6 +68,19 @@ class FaultView:
 
 
 @dataclass(frozen=True, slots=True)
+class CallView:
+    """A customer's open call from a room's QR page."""
+
+    id: str
+    room_id: str
+    room_name: str
+    reason: str
+    label: str
+    note: str
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
 class RoomView:
     """One room on the panel: session state, its booking or the next one, its devices and their health."""
 
@@ -100,6 +113,8 @@ class PanelState:
     faults: tuple[FaultView, ...] = ()
     alarm: bool = False
     timezone: str = "UTC"
+    # Customers' calls not yet marked done, oldest first.
+    calls: tuple[CallView, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         """Plain JSON-ready data."""
@@ -108,6 +123,10 @@ class PanelState:
     def room(self, room_id: str) -> RoomView | None:
         """One room's view."""
         return next((r for r in self.rooms if r.id == room_id), None)
+
+    def calls_of(self, room_id: str) -> tuple[CallView, ...]:
+        """A room's open calls, oldest first."""
+        return tuple(c for c in self.calls if c.room_id == room_id)
 
     @property
     def devices(self) -> tuple[DeviceView, ...]:
@@ -245,6 +264,19 @@ async def gather_state(sources: PanelSources) -> PanelState:
                 faults=len(room_faults),
             )
         )
+    names = {r.id: r.name or r.id for r in rooms}
+    calls = tuple(
+        CallView(
+            c.id,
+            c.room_id,
+            names.get(c.room_id, c.room_id),
+            c.reason,
+            CALL_REASONS.get(c.reason, c.reason),
+            c.note,
+            c.at,
+        )
+        for c in await store.open_service_calls()
+    )
     return PanelState(
         store_id=info.id if info else None,
         store_name=info.name if info else None,
@@ -257,6 +289,7 @@ async def gather_state(sources: PanelSources) -> PanelState:
         faults=tuple(faults),
         alarm=bool(await store.meta(ALARM_KEY)),
         timezone=info.timezone if info and info.timezone else "UTC",
+        calls=calls,
     )
 
 

@@ -26,6 +26,7 @@ from edge.records import (
     Redemption,
     Room,
     RoomSession,
+    ServiceCall,
     Staff,
     StoreInfo,
     Tombstone,
@@ -256,6 +257,19 @@ def _journal(row: sqlite3.Row) -> JournalEntry:
     )
 
 
+def _service_call(row: sqlite3.Row) -> ServiceCall:
+    return ServiceCall(
+        row["id"],
+        row["room_id"],
+        row["reason"],
+        row["note"],
+        row["at"],
+        row["command_id"],
+        row["done_at"],
+        row["done_by"],
+    )
+
+
 def _put_session(conn: sqlite3.Connection, session: RoomSession) -> None:
     conn.execute(
         "INSERT INTO room_sessions (room_id, state, booking_ref, started_at, ends_at, since)"
@@ -401,6 +415,30 @@ class Tx:
                 (room_id,),
             )
         return [_fault(r) for r in rows]
+
+    # ---- service calls ----
+
+    def service_call(self, call_id: str) -> ServiceCall | None:
+        """One service call by id."""
+        row = self.conn.execute("SELECT * FROM service_calls WHERE id = ?", (call_id,)).fetchone()
+        return _service_call(row) if row else None
+
+    def add_service_call(self, call: ServiceCall) -> bool:
+        """Record a new call; False when a call of that id is already kept (nothing written)."""
+        cursor = self.conn.execute(
+            "INSERT INTO service_calls (id, room_id, reason, note, at, command_id, done_at, done_by)"
+            " VALUES (?, ?, ?, ?, ?, ?, NULL, NULL) ON CONFLICT (id) DO NOTHING",
+            (call.id, call.room_id, call.reason, call.note, call.at, call.command_id),
+        )
+        return cursor.rowcount == 1
+
+    def finish_service_call(self, call_id: str, at: float, by: str) -> bool:
+        """Mark an open call done; False when it is unknown or already done."""
+        cursor = self.conn.execute(
+            "UPDATE service_calls SET done_at = ?, done_by = ? WHERE id = ? AND done_at IS NULL",
+            (at, by, call_id),
+        )
+        return cursor.rowcount == 1
 
     # ---- journal and meta ----
 
@@ -854,6 +892,19 @@ class EdgeStore:
     async def fault(self, fault_id: str) -> Fault | None:
         """One fault by id."""
         return await self.read(lambda tx: tx.fault(fault_id))
+
+    async def open_service_calls(self) -> list[ServiceCall]:
+        """Calls the staff have not marked done, oldest first."""
+        return await self._call(
+            lambda c: [
+                _service_call(r)
+                for r in c.execute("SELECT * FROM service_calls WHERE done_at IS NULL ORDER BY at, id")
+            ]
+        )
+
+    async def service_call(self, call_id: str) -> ServiceCall | None:
+        """One service call by id (open or done)."""
+        return await self.read(lambda tx: tx.service_call(call_id))
 
     async def journal(self, after_seq: int = 0, limit: int = MAX_BATCH) -> list[JournalEntry]:
         """Journal entries after `after_seq`, in order."""

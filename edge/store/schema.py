@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (
@@ -110,6 +110,17 @@ CREATE TABLE IF NOT EXISTS journal (
     prev_hash TEXT NOT NULL,
     hash TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS service_calls (
+    id TEXT PRIMARY KEY,
+    room_id TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    note TEXT NOT NULL,
+    at REAL NOT NULL,
+    command_id TEXT NOT NULL,
+    done_at REAL,
+    done_by TEXT
+);
+CREATE INDEX IF NOT EXISTS service_calls_open ON service_calls (done_at, at);
 CREATE TRIGGER IF NOT EXISTS journal_append_only_update BEFORE UPDATE ON journal
 BEGIN SELECT RAISE(ABORT, 'the journal is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS journal_append_only_delete BEFORE DELETE ON journal

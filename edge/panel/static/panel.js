@@ -16,8 +16,16 @@
     return hours ? hours + "h " + (minutes < 10 ? "0" : "") + minutes + "m" : minutes + " min";
   }
 
+  function ago(seconds) {
+    return seconds < 60 ? "just now" : left(seconds) + " ago";
+  }
+
   function tick() {
     var now = Date.now() / 1000 + offset;
+    // How long customers' calls have waited, counted up between pushes.
+    document.querySelectorAll("[data-since]").forEach(function (el) {
+      el.textContent = ago(now - parseFloat(el.getAttribute("data-since")));
+    });
     document.querySelectorAll("[data-ends-at]").forEach(function (el) {
       el.textContent = left(parseFloat(el.getAttribute("data-ends-at")) - now);
     });
