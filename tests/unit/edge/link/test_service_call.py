@@ -78,3 +78,19 @@ async def test_a_call_for_a_room_the_store_lacks_is_refused(store: EdgeStore) ->
     reply = await runner.run(request("c1", {**GOOD, "room_id": "r9"}))
     assert (reply.ok, reply.code) == (False, "no_such_room")
     assert await store.open_service_calls() == []
+
+
+async def test_calls_and_their_done_marks_survive_a_restart(tmp_path: Path) -> None:
+    path = tmp_path / "edge.db"
+    async with EdgeStore(path) as store:
+        await store.apply_store_data(True, 1, [Room("r1", "Tea 1")])
+        runner = CommandRunner(store, RecordingActuators(), FakeClock(NOW))
+        await runner.run(request("c1", GOOD))
+        await runner.run(request("c2", {**GOOD, "call_id": "sc-2", "reason": "broken"}))
+        assert await store.transact(lambda tx: tx.finish_service_call("sc-1", NOW + 60, "desk"))
+    async with EdgeStore(path) as store:
+        assert [c.id for c in await store.open_service_calls()] == ["sc-2"]
+        done = await store.service_call("sc-1")
+        assert done is not None and (done.done_at, done.done_by) == (NOW + 60, "desk")
+        again = await CommandRunner(store, RecordingActuators(), FakeClock(NOW)).run(request("c1", GOOD))
+        assert again.ok and [c.id for c in await store.open_service_calls()] == ["sc-2"]
