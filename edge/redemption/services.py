@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -58,6 +59,18 @@ class RedemptionResult:
 
 
 @dataclass(frozen=True, slots=True)
+class _Facts:
+    """What a decision needs from the store, read in one snapshot."""
+
+    scanner_room: str | None
+    booking: Booking | None
+    session: RoomSession
+    room_exists: bool
+    already_redeemed: bool
+    early_grace_s: int
+
+
+@dataclass(frozen=True, slots=True)
 class _Attempt:
     """One redemption attempt being carried out."""
 
@@ -95,31 +108,32 @@ class RedemptionService:
 
     async def redeem_code(self, text: str, device_id: str | None = None) -> RedemptionResult:
         """Redeem a scanned or typed code; the scanner's room (if any) comes from its device record."""
-        scanner_room = await self._device_room(device_id)
         keyring = self._keyring()
         if keyring is None:
+            scanner_room = await self._device_room(device_id)
             return await self._refuse(Reason.UNKNOWN_KEY, device_id, scanner_room, detail="edge not enrolled")
         try:
             claim = verify_code(text, keyring.store_id, keyring.keys, self._clock.now())
         except CodeRefused as err:
+            scanner_room = await self._device_room(device_id)
             return await self._refuse(err.reason.value, device_id, scanner_room, detail=err.detail)
         entry = Entry(claim.booking_ref, claim.room_id, claim.starts_at, claim.ends_at)
         attempt = _Attempt(entry, "code", claim.key_version, device_id)
         async with self._room_locks[claim.room_id]:
-            booking = await self._store.booking(claim.booking_ref)
-            session = await self._store.session(claim.room_id)
+            # Read inside the room's lock: this room's last redemption has committed by now.
+            facts = await self._facts(claim.booking_ref, claim.room_id, device_id)
             decision = decide_code(
                 claim,
-                scanner_room=scanner_room,
-                room_exists=await self._store.room(claim.room_id) is not None,
-                booking=booking,
-                session=session,
+                scanner_room=facts.scanner_room,
+                room_exists=facts.room_exists,
+                booking=facts.booking,
+                session=facts.session,
                 revocations=(),
-                already_redeemed=await self._store.redemption(claim.booking_ref) is not None,
+                already_redeemed=facts.already_redeemed,
                 now=self._clock.now(),
-                early_grace_s=await self._grace(),
+                early_grace_s=facts.early_grace_s,
             )
-            return await self._carry_out(decision, attempt, booking, session)
+            return await self._carry_out(decision, attempt, facts.booking, facts.session)
 
     async def redeem_order(
         self,
@@ -139,30 +153,46 @@ class RedemptionService:
         entry = Entry(booking.ref, booking.room_id, booking.starts_at, booking.ends_at)
         attempt = _Attempt(entry, "order_phone", None, device_id)
         async with self._room_locks[booking.room_id]:
-            booking = await self._store.booking(booking.ref) or booking
-            session = await self._store.session(booking.room_id)
+            facts = await self._facts(booking.ref, booking.room_id, None, follow_booking=True)
+            booking = facts.booking or booking
             decision = decide_order(
                 booking,
                 room_id=room_id,
-                room_exists=await self._store.room(booking.room_id) is not None,
-                session=session,
-                already_redeemed=await self._store.redemption(booking.ref) is not None,
+                room_exists=facts.room_exists,
+                session=facts.session,
+                already_redeemed=facts.already_redeemed,
                 now=self._clock.now(),
-                early_grace_s=await self._grace(),
+                early_grace_s=facts.early_grace_s,
             )
-            return await self._carry_out(decision, attempt, booking, session)
+            return await self._carry_out(decision, attempt, booking, facts.session)
 
     # ---- helpers ----
 
     async def _device_room(self, device_id: str | None) -> str | None:
-        if device_id is None or device_id == PANEL_DEVICE:
-            return None
-        device = await self._store.device(device_id)
-        return device.room_id if device is not None else None
+        return await self._store.snapshot(lambda tx: _scanner_room(tx, device_id))
 
-    async def _grace(self) -> int:
-        info = await self._store.store_info()
-        return info.early_grace_s if info is not None else self._default_grace_s
+    async def _facts(
+        self, booking_ref: str, room_id: str, device_id: str | None, *, follow_booking: bool = False
+    ) -> _Facts:
+        """Everything the decision reads, in one snapshot (one hop to the reader thread, no queueing).
+
+        The room is `room_id`, or with follow_booking the cached booking's (it may have moved).
+        """
+
+        def read(tx: Tx) -> _Facts:
+            info = tx.store_info()
+            booking = tx.booking(booking_ref)
+            room = booking.room_id if follow_booking and booking is not None else room_id
+            return _Facts(
+                scanner_room=_scanner_room(tx, device_id),
+                booking=booking,
+                session=tx.session(room),
+                room_exists=tx.room(room) is not None,
+                already_redeemed=tx.redemption(booking_ref) is not None,
+                early_grace_s=info.early_grace_s if info is not None else self._default_grace_s,
+            )
+
+        return await self._store.snapshot(read)
 
     def _event(self, kind: str, payload: dict[str, Any]) -> NewEvent:
         return NewEvent(kind, now_ms(self._clock), payload)
@@ -231,8 +261,6 @@ class RedemptionService:
         starts = isinstance(decision, Redeem) or not (
             holds_room(session, now) and session.booking_ref == entry.booking_ref
         )
-        if starts:
-            faults.extend(await self._power_on(entry.room_id))
         ends_at = float(booking.ends_at if booking is not None else entry.ends_at)
         redeemed = isinstance(decision, Redeem)
         known = decision.known if isinstance(decision, Redeem) else None
@@ -287,7 +315,12 @@ class RedemptionService:
             for spec in faults:
                 self._faults.raise_in(tx, spec, now)
 
-        await self._store.transact(write)
+        # The door is open: the room's power switches on beside the commit (nobody waits on the
+        # other), and a switch that fails is a fault of its own once the redemption stands.
+        power_on = self._power_on(entry.room_id) if starts else _no_faults()
+        _, power_faults = await asyncio.gather(self._store.transact(write), power_on)
+        if power_faults:
+            await self._store.transact(lambda tx: self._raise_all(tx, power_faults, now))
         if self._on_session is not None:
             self._on_session()
         outcome = Outcome.REDEEMED if redeemed else Outcome.REENTRY
@@ -317,6 +350,10 @@ class RedemptionService:
             },
         )
 
+    def _raise_all(self, tx: Tx, faults: list[FaultSpec], now: float) -> None:
+        for spec in faults:
+            self._faults.raise_in(tx, spec, now)
+
     async def _power_on(self, room_id: str) -> list[FaultSpec]:
         # The door is open: a power failure is a fault for staff, not a reason to refuse the guest.
         try:
@@ -325,3 +362,15 @@ class RedemptionService:
             logger.warning("room power did not switch on", extra={"room_id": room_id, "code": err.code})
             return [failure_spec(err, room_id, "power did not switch on", "power")]
         return []
+
+
+def _scanner_room(tx: Tx, device_id: str | None) -> str | None:
+    """The room of the scanner a code was read at (None: the panel, a store-wide or unknown scanner)."""
+    if device_id is None or device_id == PANEL_DEVICE:
+        return None
+    device = tx.device(device_id)
+    return device.room_id if device is not None else None
+
+
+async def _no_faults() -> list[FaultSpec]:
+    return []

@@ -221,6 +221,10 @@ def _booking(row: sqlite3.Row) -> Booking:
     )
 
 
+def _redemption(row: sqlite3.Row) -> Redemption:
+    return Redemption(row["booking_ref"], row["room_id"], row["at"], bool(row["known"]))
+
+
 def _session(row: sqlite3.Row) -> RoomSession:
     return RoomSession(
         room_id=row["room_id"],
@@ -314,6 +318,16 @@ class Tx:
         """One cached booking."""
         row = self.conn.execute("SELECT * FROM bookings WHERE ref = ?", (ref,)).fetchone()
         return _booking(row) if row else None
+
+    def device(self, device_id: str) -> Device | None:
+        """One device record."""
+        row = self.conn.execute("SELECT * FROM devices WHERE id = ?", (device_id,)).fetchone()
+        return _device(row) if row else None
+
+    def redemption(self, booking_ref: str) -> Redemption | None:
+        """The redemption of a booking at this edge, if any."""
+        row = self.conn.execute("SELECT * FROM redemptions WHERE booking_ref = ?", (booking_ref,)).fetchone()
+        return _redemption(row) if row else None
 
     # ---- sessions and timers ----
 
@@ -474,6 +488,8 @@ class EdgeStore:
 
     Every call runs on one dedicated thread with one connection, so writes are serialized and each
     write is one short transaction. `outbox_changed` is set after every commit that adds events.
+    `snapshot` reads run on a second thread and connection: WAL lets them read the last commit while
+    the writer is busy (a write's fsync takes milliseconds; a door must not wait for it).
     """
 
     def __init__(self, path: str | Path) -> None:
@@ -481,6 +497,8 @@ class EdgeStore:
         self.outbox_changed = asyncio.Event()
         self._executor: ThreadPoolExecutor | None = None
         self._conn: sqlite3.Connection | None = None
+        self._reader_executor: ThreadPoolExecutor | None = None
+        self._reader: sqlite3.Connection | None = None
         self._listeners = Listeners()
 
     def subscribe(self, callback: Callable[[], None]) -> Callable[[], None]:
@@ -497,6 +515,9 @@ class EdgeStore:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="edge-store")
         await self._run(self._connect)
+        # Opened after the writer made the schema (and set WAL, which the file keeps).
+        self._reader_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="edge-store-read")
+        await asyncio.get_running_loop().run_in_executor(self._reader_executor, self._connect_reader)
         if await self.outbox_depth():
             self.outbox_changed.set()
         logger.info("edge store open", extra={"path": str(self.path)})
@@ -525,8 +546,21 @@ class EdgeStore:
         except OSError:
             logger.warning("cannot restrict edge.db permissions", extra={"path": str(self.path)})
 
+    def _connect_reader(self) -> None:
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=True)
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA busy_timeout=5000")
+        conn.execute("PRAGMA query_only=ON")
+        self._reader = conn
+
     async def close(self) -> None:
-        """Close the connection and stop the store thread."""
+        """Close the connections and stop the store threads."""
+        reader, self._reader_executor = self._reader_executor, None
+        if reader is not None:
+            try:
+                await asyncio.get_running_loop().run_in_executor(reader, self._disconnect_reader)
+            finally:
+                reader.shutdown(wait=True)
         if self._executor is None:
             return
         try:
@@ -539,6 +573,11 @@ class EdgeStore:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+
+    def _disconnect_reader(self) -> None:
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
 
     async def __aenter__(self) -> Self:
         await self.open()
@@ -704,9 +743,7 @@ class EdgeStore:
 
         def read(conn: sqlite3.Connection) -> Redemption | None:
             row = conn.execute("SELECT * FROM redemptions WHERE booking_ref = ?", (booking_ref,)).fetchone()
-            if row is None:
-                return None
-            return Redemption(row["booking_ref"], row["room_id"], row["at"], bool(row["known"]))
+            return _redemption(row) if row else None
 
         return await self._call(read)
 
@@ -769,6 +806,29 @@ class EdgeStore:
     async def read(self, fn: Callable[[Tx], T]) -> T:
         """Run a read-only `fn` on the store thread (no transaction is taken)."""
         return await self._call(lambda conn: fn(Tx(conn)))
+
+    async def snapshot(self, fn: Callable[[Tx], T]) -> T:
+        """Run a read-only `fn` on the reader thread: one consistent view of the last commit.
+
+        It never queues behind a write; a write still in flight is not seen (callers that must see
+        their own writes await them first, as the room locks make every room's writers do).
+        """
+        executor = self._reader_executor
+        if executor is None:
+            raise StoreClosed("edge store is not open")
+
+        def run() -> T:
+            conn = self._reader
+            if conn is None:
+                raise StoreClosed("edge store is not open")
+            # One read transaction: every statement sees the same commit.
+            conn.execute("BEGIN")
+            try:
+                return fn(Tx(conn))
+            finally:
+                conn.execute("COMMIT")
+
+        return await asyncio.get_running_loop().run_in_executor(executor, run)
 
     async def append_events(self, events: Sequence[NewEvent]) -> list[int]:
         """Append events to the outbox in one transaction; return their seqs."""

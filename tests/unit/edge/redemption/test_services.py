@@ -17,6 +17,7 @@ from edge.redemption import Outcome, RedemptionService
 from edge.sessions.model import RoomState
 from edge.store import EdgeStore
 from protos.codes import code_at
+from tests.support.waiting import eventually
 from tests.unit.edge.fakes import RecordingActuators
 
 STORE_KEY = bytes(range(32))
@@ -140,6 +141,50 @@ async def test_a_power_failure_still_lets_the_guest_in_and_raises_a_minor_fault(
     assert result.ok
     faults = [p for k, p in await events(store) if k == "fault"]
     assert [(f["device_id"], f["severity"]) for f in faults] == [("pw-1", "minor")]
+
+
+class SlowPower(RecordingActuators):
+    """A power switch that answers only when the test lets it."""
+
+    def __init__(self) -> None:
+        super().__init__(locks={"r1": "lock-1"}, switches={"r1": "pw-1"})
+        self.asked = asyncio.Event()
+        self.answer = asyncio.Event()
+
+    async def power_room(self, room_id: str, on: bool) -> str | None:
+        self.asked.set()
+        await self.answer.wait()
+        return await super().power_room(room_id, on)
+
+
+async def test_the_redemption_commits_while_the_power_switches_on(store: EdgeStore, clock: FakeClock) -> None:
+    slow = SlowPower()
+    service = RedemptionService(store, slow, clock, lambda: Keyring("s1", {1: STORE_KEY}))
+    redeeming = asyncio.create_task(service.redeem_code(code(), "scan-1"))
+    await slow.asked.wait()
+
+    async def committed() -> bool:
+        return await store.redemption("B1") is not None
+
+    # The door opened and the redemption is on disk although the switch has not answered yet.
+    await eventually(committed)
+    assert slow.unlocked == ["r1"] and slow.powered == []
+    assert not redeeming.done()
+    slow.answer.set()
+    result = await redeeming
+    assert result.ok and slow.powered == [("r1", True)]
+    assert (await store.session("r1")).state == RoomState.IN_USE
+
+
+async def test_a_power_failure_after_the_commit_is_its_own_fault_and_the_redemption_stands(
+    service: RedemptionService, store: EdgeStore, actuators: RecordingActuators
+) -> None:
+    actuators.broken_switches.add("r1")
+    result = await service.redeem_code(code(), "scan-1")
+    assert result.ok
+    kinds = [k for k, _ in await events(store)]
+    assert kinds.index("redemption") < kinds.index("fault")
+    assert (await store.redemption("B1")) is not None
 
 
 async def test_a_booking_the_edge_never_received_opens_the_door_flagged_unknown(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
+import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -21,7 +23,7 @@ from edge.records import (
     Tombstone,
 )
 from edge.sessions.model import RoomState
-from edge.store import EdgeStore
+from edge.store import EdgeStore, StoreClosed, Tx
 
 CHANGES: list[Change] = [
     StoreInfo("s1", "t1", "Store A", "Asia/Shanghai", 600, (1, 2)),
@@ -172,3 +174,41 @@ async def test_the_database_uses_wal_and_full_sync(store: EdgeStore) -> None:
     with sqlite3.connect(store.path) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert store.path.stat().st_mode & 0o077 == 0
+
+
+async def test_a_snapshot_reads_the_last_commit_while_a_write_is_in_flight(store: EdgeStore) -> None:
+    await store.apply_store_data(True, 1, CHANGES)
+    entered, release = threading.Event(), threading.Event()
+
+    def slow_write(tx: Tx) -> None:
+        tx.conn.execute("DELETE FROM bookings")
+        entered.set()
+        release.wait(10)
+
+    write = asyncio.create_task(store.transact(slow_write))
+    try:
+        await asyncio.to_thread(entered.wait, 10)
+        # The writer thread is held inside its transaction: a snapshot neither waits for it nor sees it.
+        async with asyncio.timeout(5):
+            seen = await store.snapshot(lambda tx: (tx.booking("B1"), tx.device("lock-1")))
+        assert seen == (CHANGES[5], CHANGES[3])
+    finally:
+        release.set()
+        await write
+    assert await store.snapshot(lambda tx: tx.booking("B1")) is None
+
+
+async def test_a_snapshot_cannot_write(store: EdgeStore) -> None:
+    with pytest.raises(sqlite3.OperationalError):
+        await store.snapshot(lambda tx: tx.add_events([NewEvent("x", 1, {})]))
+    assert await store.outbox_depth() == 0
+
+
+async def test_a_closed_store_refuses_snapshots(tmp_path: Path) -> None:
+    store = EdgeStore(tmp_path / "edge.db")
+    with pytest.raises(StoreClosed):
+        await store.snapshot(lambda tx: tx.store_info())
+    async with store:
+        assert await store.snapshot(lambda tx: tx.store_info()) is None
+    with pytest.raises(StoreClosed):
+        await store.snapshot(lambda tx: tx.store_info())
