@@ -422,6 +422,7 @@ class DemoChain:
             "booking_pages": f"{cloud.http_url}/book/",
             "admin": f"{cloud.http_url}/admin/",
             "maint": f"{cloud.http_url}/maint/",
+            "room_page": f"{cloud.http_url}/order/<store id>/<room id>",
             "payment_provider": self.payments.url if self.payments else None,
             "cloud": {
                 "url": cloud.http_url,

@@ -56,6 +56,11 @@ def show(console: Console, info: dict[str, Any], path: Path) -> None:
     for column in ("who", "app", "URL", "sign in as"):
         apps.add_column(column, no_wrap=column == "URL")
     apps.add_row("customers", "booking pages", info["booking_pages"], "nobody: book, pay, get the code")
+    if info["stores"] and info["stores"][0]["rooms"]:
+        first = info["stores"][0]
+        room = first["rooms"][0]
+        url = info["room_page"].replace("<store id>", first["id"]).replace("<room id>", room["id"])
+        apps.add_row("guests in a room", f"room QR page ({room['name']})", url, "nobody: call the front desk")
     for store in info["stores"]:
         login = store.get("panel_login") or ""
         apps.add_row("store staff", f"panel of {store['name']}", store["panel_url"], login)
