@@ -25,6 +25,8 @@ from cloud.edgelink.model import (
 from cloud.edgelink.tables import Edge, EdgeEvent, Redemption
 from cloud.faults.model import parse_fault
 from cloud.faults.services import open_from_fault
+from cloud.servicecalls.model import ANSWER_ACTION
+from cloud.servicecalls.services import mark_answered
 from cloud.uow import ChangeNotifier, UnitOfWork
 
 logger = logging.getLogger(__name__)
@@ -89,10 +91,29 @@ async def handle_fault(ctx: EventContext, event: EdgeEvent, payload: dict[str, A
     return EventOutcome.APPLIED if order is not None else EventOutcome.STORED
 
 
+async def handle_staff_action(ctx: EventContext, event: EdgeEvent, payload: dict[str, Any]) -> EventOutcome:
+    """A staff action at the panel: one that answered a customer's call marks the call answered."""
+    call_id = payload.get("call_id")
+    if payload.get("action") != ANSWER_ACTION or payload.get("code") != "ok" or not isinstance(call_id, str):
+        return EventOutcome.STORED
+    username = payload.get("username")
+    by = username if isinstance(username, str) and username else f"edge:{ctx.edge_id}"
+    known = await mark_answered(
+        ctx.session,
+        store_id=ctx.store_id,
+        call_id=call_id,
+        by=by,
+        at=event.occurred_at,
+        actor=f"edge:{ctx.edge_id}",
+    )
+    return EventOutcome.APPLIED if known else EventOutcome.STORED
+
+
 # Kinds with an effect; every other kind is stored (and acknowledged) only.
 HANDLERS: dict[str, Handler] = {
     EventKind.REDEMPTION.value: handle_redemption,
     EventKind.FAULT.value: handle_fault,
+    EventKind.STAFF_ACTION.value: handle_staff_action,
 }
 
 

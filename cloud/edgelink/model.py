@@ -159,6 +159,8 @@ class EventKind(StrEnum):
     DEVICE_STATE = "device_state"
     FAULT = "fault"
     SESSION = "session"
+    STAFF_ACTION = "staff_action"
+    SERVICE_CALL = "service_call"
 
 
 class EventOutcome(StrEnum):

@@ -52,6 +52,11 @@ class CallStatus(StrEnum):
     SENDING = "sending"  # recorded, on its way to the edge
     DELIVERED = "delivered"  # the edge recorded it (the front desk sees it)
     UNDELIVERED = "undelivered"  # the edge was offline, did not answer, or refused it
+    ANSWERED = "answered"  # staff marked it done at the panel (reported by the edge)
+
+
+# The panel's staff action that marks a call done (a `staff_action` event, protos/README.md).
+ANSWER_ACTION = "answer_call"
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict
 
 
 class ServiceCallOut(BaseModel):
-    """A customer's call from a room, and whether the store's edge received it."""
+    """A customer's call from a room: whether the store's edge received it and staff answered it."""
 
     model_config = ConfigDict(from_attributes=True)
 
@@ -23,3 +23,5 @@ class ServiceCallOut(BaseModel):
     command_id: str | None
     created_at: datetime
     delivered_at: datetime | None
+    answered_at: datetime | None
+    answered_by: str | None

@@ -75,9 +75,13 @@ async def _settle(
         if row is None:
             return
         before = {"status": row.status}
-        row.status, row.code, row.command_id = status.value, code, command_id
-        if status is CallStatus.DELIVERED:
-            row.delivered_at = clock.now()
+        row.code, row.command_id = code, command_id
+        if row.status == CallStatus.ANSWERED.value:
+            # The staff's answer came back over the link before this worker heard the edge's reply.
+            status = CallStatus.ANSWERED
+        row.status = status.value
+        if status in (CallStatus.DELIVERED, CallStatus.ANSWERED):
+            row.delivered_at = row.delivered_at or clock.now()
         record_audit(
             session,
             at=clock.now(),
@@ -164,6 +168,35 @@ async def place_call(
     status = CallStatus.DELIVERED if outcome.ok else CallStatus.UNDELIVERED
     await _settle(sessionmaker, clock, call_id, status, outcome.code, outcome.id)
     return PlacedCall(call_id, status, outcome.code, now)
+
+
+async def mark_answered(
+    session: AsyncSession, *, store_id: str, call_id: str, by: str, at: datetime, actor: str
+) -> bool:
+    """Staff answered a call at the store's panel (in the caller's transaction); False when unknown.
+
+    A repeat (the same answer reported twice) changes nothing.
+    """
+    row = await session.get(ServiceCall, call_id)
+    if row is None or row.store_id != store_id:
+        return False
+    if row.status == CallStatus.ANSWERED.value:
+        return True
+    before = {"status": row.status}
+    row.status, row.answered_at, row.answered_by = CallStatus.ANSWERED.value, at, by[:200]
+    row.delivered_at = row.delivered_at or at
+    record_audit(
+        session,
+        at=at,
+        tenant_id=row.tenant_id,
+        actor=actor,
+        action="service_call.answered",
+        entity="service_call",
+        entity_id=call_id,
+        before=before,
+        after={"status": row.status, "answered_by": row.answered_by},
+    )
+    return True
 
 
 async def list_calls(

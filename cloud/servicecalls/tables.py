@@ -11,7 +11,7 @@ from cloud.orm import Base
 
 
 class ServiceCall(Base):
-    """A customer's call to the staff from a room, and whether the store's edge received it."""
+    """A customer's call to the staff from a room: did the store's edge receive it, did staff answer it."""
 
     __tablename__ = "service_calls"
     __table_args__ = (Index("ix_service_calls_store_created", "store_id", "created_at"),)
@@ -30,3 +30,6 @@ class ServiceCall(Base):
     command_id: Mapped[str | None] = mapped_column(String(40))
     created_at: Mapped[datetime]
     delivered_at: Mapped[datetime | None]
+    # when staff marked it done at the store's panel, and who (the edge's `answer_call` action)
+    answered_at: Mapped[datetime | None]
+    answered_by: Mapped[str | None] = mapped_column(String(200))

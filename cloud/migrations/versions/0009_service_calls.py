@@ -33,6 +33,8 @@ def upgrade() -> None:
         sa.Column("command_id", sa.String(length=40), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("delivered_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("answered_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("answered_by", sa.String(length=200), nullable=True),
         sa.ForeignKeyConstraint(["store_id"], ["stores.id"], name=op.f("fk_service_calls_store_id_stores")),
         sa.ForeignKeyConstraint(
             ["tenant_id"], ["tenants.id"], name=op.f("fk_service_calls_tenant_id_tenants")

@@ -194,6 +194,31 @@ async def test_a_call_reaches_the_edge_as_a_service_call_command_and_the_page_sa
         (call.id, "delivered", "order_bar")
     ]
 
+    # Staff press Done at the panel: the edge's staff_action event marks the call answered, once.
+    answered = {
+        "action": "answer_call",
+        "call_id": call.id,
+        "call_reason": "order_bar",
+        "username": "staff@store",
+        "ok": True,
+        "code": "ok",
+        "room_id": store_a.room_id,
+    }
+    refused = {**answered, "call_id": "sc-unknown", "ok": False, "code": "already_done"}
+    client, _ = await connect(cloud, identity)
+    async with client:
+        await client.send_events((1, "staff_action", refused), (2, "staff_action", answered))
+        await client.recv_kind("event_ack")
+        await client.send_events((3, "staff_action", answered))
+        await client.recv_kind("event_ack")
+    [call] = await calls(cloud)
+    assert (call.status, call.answered_by) == ("answered", "staff@store")
+    listed = await tenant_a.api.get("/api/v1/service-calls", params={"store_id": store_a.store_id})
+    assert listed.json()[0]["status"] == "answered" and listed.json()[0]["answered_at"] is not None
+    audit = await tenant_a.api.get("/api/v1/audit", params={"entity": "service_call", "entity_id": call.id})
+    actions = [e["action"] for e in audit.json()["items"]]
+    assert actions.count("service_call.answered") == 1
+
 
 async def test_calls_from_one_room_are_rate_limited_with_a_friendly_page(
     cloud: CloudServer, phone: httpx.AsyncClient, store_a: StoreIds
