@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from gatehouse.chain import DemoChain
 from tests.support.browser import DESKTOP, PHONE, chromium, screenshot
 from tests.support.waiting import eventually
@@ -54,7 +56,13 @@ async def test_a_phone_orders_at_the_bar_through_staff_and_the_open_panel_shows_
         return not await edge.store.open_service_calls()
 
     await eventually(kept_done, what="the call to be done at the edge")
-    listed = await chain.client().get("/api/v1/service-calls", params={"store_id": store.id})
-    assert [(c["room_id"], c["reason"], c["status"]) for c in listed.json()] == [
-        (room.id, "order_bar", "delivered")
+
+    async def answered_in_the_cloud() -> list[dict[str, Any]] | None:
+        listed = await chain.client().get("/api/v1/service-calls", params={"store_id": store.id})
+        calls: list[dict[str, Any]] = listed.json()
+        return calls if calls and calls[0]["status"] == "answered" else None
+
+    calls = await eventually(answered_in_the_cloud, what="the staff's answer to reach the cloud")
+    assert [(c["room_id"], c["reason"], c["answered_by"]) for c in calls] == [
+        (room.id, "order_bar", chain.panel_login(store).login)
     ]
