@@ -10,6 +10,7 @@ import asyncio
 import base64
 import contextlib
 import logging
+import random
 import socket
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -59,12 +60,43 @@ async def wait_until(probe: Callable[[], Awaitable[T | None]], *, timeout: float
         raise TimeoutError(f"timed out after {timeout} s waiting for {what}") from None
 
 
+def _ephemeral_floor() -> int:
+    """The lowest port the kernel hands out as a client's source port."""
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+_EPHEMERAL_FLOOR = _ephemeral_floor()
+_HANDED_OUT: set[int] = set()
+_PORTS = random.SystemRandom()
+
+
 def free_port() -> int:
-    """A loopback TCP port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
+    """A loopback TCP port nobody listens on right now, below the kernel's ephemeral range.
+
+    A device driver retrying its connection to a simulator that is not listening yet may be given
+    that very port as its own source port (a TCP self-connect) when the port lies in the ephemeral
+    range; the simulator then cannot bind it. Ports below the range are never handed to clients.
+    A port is handed out once per process.
+    """
+    low = max(1024, _EPHEMERAL_FLOOR - 12000)
+    for _ in range(500):
+        port = _PORTS.randrange(low, _EPHEMERAL_FLOOR)
+        if port in _HANDED_OUT:
+            continue
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _HANDED_OUT.add(port)
         return port
+    with socket.socket() as sock:  # that range is full: any port the kernel picks
+        sock.bind(("127.0.0.1", 0))
+        chosen: int = sock.getsockname()[1]
+        return chosen
 
 
 def port_or_free(preferred: int) -> int:

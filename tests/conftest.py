@@ -2,26 +2,18 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
 from hypothesis import HealthCheck, settings
 
 from edge.broker import EmbeddedBroker
+from gatehouse.chain import free_port
 from gatehouse.postgres import throwaway_postgres
 
 # These machines are shared and noisy: judge hypothesis tests by their properties, not their speed.
 settings.register_profile("gatehouse", deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("gatehouse")
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now (loopback)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @pytest.fixture

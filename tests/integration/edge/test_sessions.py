@@ -69,6 +69,7 @@ async def speaker(rig: Rig) -> AsyncIterator[list[dict[str, Any]]]:
 async def test_a_session_is_warned_ended_and_freed_by_the_cleaners_scan_over_real_devices(rig: Rig) -> None:
     await rig.scanner.scan(rig.code())
     await reach(rig, RoomState.IN_USE)
+    await holds(lambda: rig.power.channels == [True, True])  # switched on beside the commit
     writes = rig.power.writes
     async with speaker(rig) as heard:
         rig.clock.set(END - 300)  # the warning lead (5 min by default) before the booking's end
@@ -128,6 +129,7 @@ async def test_remote_unlock_of_an_occupied_room_is_refused_unless_forced_with_a
 async def test_an_extension_from_the_cloud_keeps_the_session_going_past_the_booked_end(rig: Rig) -> None:
     await rig.scanner.scan(rig.code())
     await reach(rig, RoomState.IN_USE)
+    await holds(lambda: rig.power.channels == [True, True])  # switched on beside the commit
     rig.cloud.command("c1", "extend", {"room_id": "r1", "minutes": 30, "booking_ref": "B1"})
     await rig.cloud.wait_for(lambda: bool(rig.cloud.results))
     assert rig.cloud.results[0].ok
