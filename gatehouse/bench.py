@@ -27,6 +27,7 @@ from rich.progress import Progress
 from cloud.booking.bench import bench_booking
 from gatehouse.bench_devices import bench_device_commands
 from gatehouse.bench_edge import bench_edge_footprint, bench_outbox_flush
+from gatehouse.bench_panel import bench_panel_push
 from gatehouse.chain import DemoChain, RoomDevices, draw_code, free_port, wait_until
 from gatehouse.measure import ms, percentile
 from gatehouse.postgres import throwaway_postgres
@@ -195,12 +196,17 @@ async def _device_commands(console: Console, options: BenchOptions) -> dict[str,
         return await bench_device_commands(options.samples)
 
 
+async def _panel_push(console: Console, options: BenchOptions) -> dict[str, Any]:
+    return await bench_panel_push(console)
+
+
 BENCHMARKS: dict[str, Benchmark] = {
     "scan_to_unlock": bench_scan_to_unlock,
     "device_commands": _device_commands,
     "booking": _booking,
     "outbox_flush": _outbox_flush,
     "edge_footprint": _edge_footprint,
+    "panel_push": _panel_push,
 }
 
 
