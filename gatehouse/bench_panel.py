@@ -11,7 +11,6 @@ import asyncio
 import re
 import tempfile
 import time
-from collections.abc import AsyncGenerator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -20,27 +19,12 @@ import httpx
 from rich.console import Console
 from rich.progress import Progress
 
-from edge.panel.client import has_store_data, sign_in
+from edge.panel.client import has_store_data, live_updates, sign_in
 from gatehouse.chain import DemoChain, draw_code, wait_until
 from gatehouse.measure import ms, percentile
 
 STEP_TIMEOUT_S = 30.0
 TARGET_MS = 1000.0
-
-
-async def _updates(http: httpx.AsyncClient) -> AsyncGenerator[str, None]:
-    """The data of each `update` event of the live grid."""
-    async with http.stream("GET", "/events", params={"view": "grid"}, timeout=None) as response:
-        event, data = "", []
-        async for line in response.aiter_lines():
-            if line.startswith("event:"):
-                event = line[6:].strip()
-            elif line.startswith("data:"):
-                data.append(line[5:].removeprefix(" "))
-            elif line == "" and event:
-                if event == "update":
-                    yield "\n".join(data)
-                event, data = "", []
 
 
 def _ends_at(grid: str, room_id: str) -> float | None:
@@ -73,7 +57,7 @@ async def bench_panel_push(console: Console, samples: int = 100) -> dict[str, An
                 await sign_in(watcher, login.login, login.password)
                 redeemed = await actor.post("/api/redeem", json={"code": draw_code(booking, time.time())})
                 redeemed.raise_for_status()
-                updates = _updates(watcher)
+                updates = live_updates(watcher, "grid")
                 grid = await anext(updates)
                 latencies: list[float] = []
                 with Progress(console=console, transient=True) as progress:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncGenerator
 from types import TracebackType
 from typing import Any, Self
 
@@ -11,6 +12,22 @@ import httpx
 CSRF_HEADER = "X-CSRF-Token"
 # Sign in, send, sign in again (a restart), send: then give up.
 MAX_TRIES = 4
+
+
+async def live_updates(http: httpx.AsyncClient, view: str) -> AsyncGenerator[str, None]:
+    """The HTML of each `update` event of a live view (`/events?view=...`) of a signed-in client."""
+    async with http.stream("GET", "/events", params={"view": view}, timeout=None) as response:
+        response.raise_for_status()
+        event, data = "", []
+        async for line in response.aiter_lines():
+            if line.startswith("event:"):
+                event = line[6:].strip()
+            elif line.startswith("data:"):
+                data.append(line[5:].removeprefix(" "))
+            elif line == "" and event:
+                if event == "update":
+                    yield "\n".join(data)
+                event, data = "", []
 
 
 class PanelSignInFailed(Exception):

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncGenerator
 from typing import Any
 
 import httpx
 
 from edge.faults.model import FaultCode, FaultSpec
+from edge.panel.client import live_updates
 from edge.panel.model import LOCKOUT_S
 from simulators.printer_escpos import SimulatedEscposPrinter
 from tests.integration.edge.fake_cloud import device_change
@@ -403,27 +403,11 @@ async def test_the_pages_are_server_rendered_with_every_asset_served_locally(rig
     assert missing.status_code == 404
 
 
-async def sse_updates(http: httpx.AsyncClient, view: str) -> AsyncGenerator[str, None]:
-    """The data of each `update` event of a live view."""
-    async with http.stream("GET", "/events", params={"view": view}) as response:
-        assert response.headers["content-type"].startswith("text/event-stream")
-        event, data = "", []
-        async for line in response.aiter_lines():
-            if line.startswith("event:"):
-                event = line[6:].strip()
-            elif line.startswith("data:"):
-                data.append(line[5:].removeprefix(" "))
-            elif line == "" and event:
-                if event == "update":
-                    yield "\n".join(data)
-                event, data = "", []
-
-
 async def test_the_live_grid_pushes_a_change_as_it_is_committed(rig: Rig) -> None:
     # The stream is woken by the store's commit (then a 50 ms debounce), never by a poll: how fast
     # that is end to end is the benchmarks' business, not a timed test's.
     async with rig.signed_in() as http, rig.signed_in() as actor:
-        updates = sse_updates(http, "grid")
+        updates = live_updates(http, "grid")
         first = await anext(updates)
         assert 'data-room="r1" data-state="reserved"' in first
         await rig.scanner.scan(rig.code())  # a customer at the door, not the panel
@@ -436,7 +420,7 @@ async def test_the_live_grid_pushes_a_change_as_it_is_committed(rig: Rig) -> Non
 
 async def test_a_live_view_ends_when_its_session_does(rig: Rig) -> None:
     async with rig.signed_in("desk") as http:
-        updates = sse_updates(http, "devices")
+        updates = live_updates(http, "devices")
         await anext(updates)
         rig.cloud.put(staff_change("u-desk", "desk", "staff", active=False))
         async with asyncio.timeout(WAIT_S):

@@ -6,8 +6,8 @@ import asyncio
 import json
 from typing import Any
 
+from edge.panel.client import live_updates
 from tests.integration.edge.rig import WAIT_S, Rig
-from tests.integration.edge.test_panel import sse_updates
 
 CALL = {"room_id": "r1", "reason": "order_bar", "note": "two pots of tea", "call_id": "sc-abc"}
 
@@ -61,7 +61,7 @@ async def test_bad_args_or_an_unknown_room_are_refused_with_a_reason(rig: Rig) -
 
 async def test_the_panel_shows_a_call_live_and_staff_mark_it_done(rig: Rig) -> None:
     async with rig.signed_in("desk") as http, rig.signed_in("fixer") as maintainer:
-        updates = sse_updates(http, "grid")
+        updates = live_updates(http, "grid")
         first = await anext(updates)
         assert 'class="calls"' not in first
         await call(rig, "cmd-sc-6", CALL)
