@@ -379,7 +379,9 @@ class DemoChain:
             # Ready to serve: drivers built from the store data, subscribed, and every device back.
             await edge.devices.wait_synced()
             if edge.bus is not None:
-                await edge.bus.wait_connected(SYNC_TIMEOUT_S)
+                # Connected is not enough: a driver's scan subscription made after the connection
+                # is acknowledged later, and a scan published before that is not delivered.
+                await edge.bus.wait_settled(SYNC_TIMEOUT_S)
             await devices.wait_online()
         return edge
 

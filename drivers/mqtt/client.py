@@ -100,7 +100,7 @@ class MqttBus:
 
     @property
     def connected(self) -> bool:
-        """True while connected to the broker with every subscription in place."""
+        """True while connected to the broker (filters added since may not be acknowledged yet)."""
         return self._connected.is_set()
 
     async def wait_connected(self, timeout: float) -> None:  # noqa: ASYNC109 (the interface's shape)
@@ -111,6 +111,24 @@ class MqttBus:
         except TimeoutError as err:
             where = f"{self.host}:{self.port}"
             raise MqttNotConnected(f"no broker connection to {where} within {timeout}s") from err
+
+    async def wait_settled(self, timeout: float) -> None:  # noqa: ASYNC109 (the interface's shape)
+        """Wait until connected with every registered filter acknowledged by the broker.
+
+        A filter registered while connected is subscribed in the background: until its SUBACK a
+        message published to it is not delivered here. Raise MqttNotConnected after `timeout` seconds.
+        """
+        try:
+            async with asyncio.timeout(timeout):
+                while True:
+                    await self._connected.wait()
+                    pending = [event for event in self._acked.values() if not event.is_set()]
+                    if not pending:
+                        return
+                    await asyncio.gather(*(event.wait() for event in pending))
+        except TimeoutError as err:
+            where = f"{self.host}:{self.port}"
+            raise MqttNotConnected(f"subscriptions at {where} not acknowledged within {timeout}s") from err
 
     # ---- publish / subscribe ----
 

@@ -35,7 +35,10 @@ async def book_now(chain: DemoChain, room: RoomDevices) -> dict[str, Any]:
 async def scan(store: ChainStore, room: RoomDevices, booking: dict[str, Any], now: float) -> None:
     """Present the booking's current code to the room's door scanner."""
     assert store.devices is not None
-    await store.devices.scanner(room.scanner).scan(draw_code(booking, now))
+    scanner = store.devices.scanner(room.scanner)
+    sent = scanner.scans
+    await scanner.scan(draw_code(booking, now))
+    assert scanner.scans == sent + 1, "the scanner was off the broker: the scan was not sent"
 
 
 async def door_opened(store: ChainStore, room: RoomDevices, times: int) -> None:

@@ -65,6 +65,28 @@ async def test_a_failing_callback_neither_stops_the_others_nor_the_reader(bus: M
     await eventually(lambda: got == [b"1", b"2"])
 
 
+async def test_settled_waits_for_the_acknowledgement_of_a_filter_added_while_connected(bus: MqttBus) -> None:
+    await bus.wait_settled(5)
+    got: list[bytes] = []
+    bus.subscribe("gh/dev/late/scan", lambda _, payload: got.append(payload))
+    settled = asyncio.create_task(bus.wait_settled(5))
+    await asyncio.sleep(0)
+    assert not settled.done(), "the SUBACK cannot have arrived without the reader running"
+    await settled
+    # Published from another client, as a scanner does: delivered only if the subscription stands.
+    async with MqttBus(bus.host, bus.port) as scanner:
+        await scanner.wait_connected(5)
+        await scanner.publish("gh/dev/late/scan", b"code")
+    await eventually(lambda: got == [b"code"])
+
+
+async def test_settled_gives_up_without_a_broker() -> None:
+    async with MqttBus("127.0.0.1", free_port()) as bus:
+        bus.subscribe("gh/dev/x/scan", lambda _, payload: None)
+        with pytest.raises(MqttNotConnected):
+            await bus.wait_settled(0.1)
+
+
 async def test_retained_state_reaches_a_late_subscriber(bus: MqttBus) -> None:
     await bus.publish("gh/dev/r/state", b"kept", retain=True)
     got: list[bytes] = []
