@@ -21,6 +21,7 @@ from edge.faults.model import (
     alarm_doors,
     alarm_rooms,
     alarm_zone,
+    in_alarm_zone,
 )
 from edge.journal.model import JournalKind
 from edge.sessions.model import RoomState, SessionSettings
@@ -43,6 +44,24 @@ def alarm_ids(tx: Tx) -> list[str]:
     raw = tx.meta(ALARM_KEY)
     ids = json.loads(raw) if raw else []
     return [str(i) for i in ids] if isinstance(ids, list) else []
+
+
+def alarm_holds_door(tx: Tx, room_id: str) -> bool:
+    """True while an open alarm covers the room: its door is not locked until the alarm is resolved.
+
+    An alarm of one zone holds that zone's doors and the doors with no zone (the ways out); an
+    alarm of the whole store, or one whose fault cannot be read, holds every door.
+    """
+    ids = alarm_ids(tx)
+    if not ids:
+        return False
+    room = tx.room(room_id)
+    zone_of_door = room.zone if room is not None else ""
+    for fault_id in ids:
+        fault = tx.fault(fault_id)
+        if fault is None or in_alarm_zone(zone_of_door, fault.zone):
+            return True
+    return False
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,7 +157,7 @@ class FaultService:
         return resolution
 
     async def alarm_active(self) -> bool:
-        """True while an alarm fault is open (the edge then locks no door)."""
+        """True while an alarm fault is open (the doors it covers are not locked)."""
         return bool(await self._store.read(alarm_ids))
 
     async def alarm(self, spec: FaultSpec) -> AlarmOutcome:
@@ -223,4 +242,12 @@ class FaultService:
         await asyncio.gather(*(one(r) for r in room_ids))
 
 
-__all__ = ["ALARM_KEY", "AlarmOutcome", "FaultCode", "FaultService", "Resolution", "failure_spec"]
+__all__ = [
+    "ALARM_KEY",
+    "AlarmOutcome",
+    "FaultCode",
+    "FaultService",
+    "Resolution",
+    "alarm_holds_door",
+    "failure_spec",
+]

@@ -19,7 +19,7 @@ from typing import Protocol
 from edge.actuators import Announcement, DeviceFailure, SessionActuators
 from edge.clock import Clock
 from edge.faults.model import FaultCode, FaultSpec
-from edge.faults.services import FaultService, alarm_ids, failure_spec
+from edge.faults.services import FaultService, alarm_holds_door, failure_spec
 from edge.identity import Keyring
 from edge.rooms import RoomLocks
 from edge.sessions import reservations
@@ -365,14 +365,14 @@ class SessionService:
         return specs
 
     async def _end_devices(self, session: RoomSession) -> list[FaultSpec]:
-        """Power off and lock (never during an alarm); failures become faults (a lock's is critical)."""
+        """Power off and lock (unless an alarm covers the room); failures become faults (critical: a lock)."""
         specs: list[FaultSpec] = []
         room_id = session.room_id
         try:
             await self._actuators.power_room(room_id, False)
         except DeviceFailure as err:
             specs.append(failure_spec(err, room_id, "power did not switch off", "power"))
-        if await self._store.read(alarm_ids):
+        if await self._store.read(lambda tx: alarm_holds_door(tx, room_id)):
             logger.warning("alarm active: door left unlocked at session end", extra={"room_id": room_id})
             return specs
         try:

@@ -251,6 +251,32 @@ async def test_during_an_alarm_the_end_of_a_session_does_not_lock_the_door(
     assert (await store.session("r2")).state is RoomState.CLEANING
 
 
+async def test_an_alarm_in_another_zone_does_not_keep_a_rooms_door_unlocked(
+    store: EdgeStore, clock: FakeClock, actuators: RecordingActuators
+) -> None:
+    await store.apply_store_data(
+        False,
+        2,
+        [
+            Room("r1", zone="Floor 1"),
+            Room("r2", zone="Floor 2"),
+            Device("smoke-2", "sensor", "mqtt", "r2"),
+        ],
+    )
+    faults = FaultService(store, clock, base=BASE, doors=actuators)
+    sessions = SessionService(store, clock, actuators, faults)
+    await sessions.move("r1", Move.CHECK_IN, booking_ref="B1", ends_at=T0 + 3600)
+    await sessions.move("r2", Move.CHECK_IN, booking_ref="B2", ends_at=T0 + 3600)
+    outcome = await faults.alarm(FaultSpec("smoke", "smoke on floor 2", "smoke-2", "sensor", "r2"))
+    assert outcome.zone == "Floor 2"
+    clock.advance(3600)
+    await sessions.run_due()
+    assert actuators.locked == ["r1"], "floor 2's door stays open for the alarm, floor 1's locks"
+    assert outcome.fault is not None
+    await faults.resolve(outcome.fault.id)
+    assert not await faults.alarm_active()
+
+
 async def test_a_free_room_is_held_for_its_booking_once_the_window_opens_and_released_if_cancelled(
     sessions: SessionService, store: EdgeStore, clock: FakeClock
 ) -> None:
