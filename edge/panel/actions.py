@@ -24,7 +24,7 @@ from edge.records import NewEvent
 from edge.redemption import RedemptionResult, RedemptionService
 from edge.redemption.services import PANEL_DEVICE
 from edge.rooms import RoomLocks
-from edge.sessions.model import SessionError
+from edge.sessions.model import SessionError, holds_room
 from edge.sessions.services import SessionService
 from edge.store import EdgeStore, Tx
 
@@ -143,15 +143,32 @@ class StaffActions:
     async def _room_known(self, room_id: str) -> bool:
         return await self._store.room(room_id) is not None
 
-    async def open_door(self, actor: Actor, room_id: str, reason: str | None) -> ActionResult:
-        """Unlock a room's door; a reason is required (it is journalled with the opening)."""
+    async def open_door(
+        self, actor: Actor, room_id: str, reason: str | None, *, force: bool = False
+    ) -> ActionResult:
+        """Unlock a room's door; a reason is required (it is journalled with the opening).
+
+        A room a customer's session occupies opens only with `force` (staff confirmed they mean
+        to walk in on a guest); the refusal names the occupant's booking and is recorded too.
+        """
         why = clean_reason(reason)
         if why is None:
             return refused("reason_required", "say why the door is opened", room_id)
         if not await self._room_known(room_id):
             return refused("no_such_room", f"no room {room_id!r} in this store", room_id)
         async with self._locks[room_id]:
-            occupant = (await self._store.session(room_id)).booking_ref
+            session = await self._store.session(room_id)
+            occupant = session.booking_ref
+            occupied = holds_room(session, self._clock.now())
+            if occupied and not force:
+                result = refused(
+                    "room_occupied",
+                    f"a guest is in this room (booking {occupant}): confirm to open anyway",
+                    room_id,
+                    occupant=occupant,
+                )
+                await self._record(actor, "open_door", why, result, occupant=occupant)
+                return result
             try:
                 device_id = await self._actuators.unlock_room(room_id)
             except DeviceFailure as err:
@@ -166,7 +183,7 @@ class StaffActions:
                 await self._record(actor, "open_door", why, result)
                 return result
             result = ActionResult(True, "ok", "door unlocked", room_id, {"device_id": device_id})
-            door = {
+            door: dict[str, Any] = {
                 "room_id": room_id,
                 "device_id": device_id,
                 "cause": "staff",
@@ -175,7 +192,9 @@ class StaffActions:
                 "reason": why,
                 "occupant": occupant,
             }
-            await self._record(actor, "open_door", why, result, door=door)
+            if occupied:
+                door["forced"] = True
+            await self._record(actor, "open_door", why, result, door=door, forced=occupied or None)
         return result
 
     async def power(self, actor: Actor, room_id: str, on: bool, reason: str | None) -> ActionResult:

@@ -80,6 +80,8 @@ class DoorRequest(_Body):
 
     room_id: str = Field(min_length=1, max_length=64)
     reason: str = Field(default="", max_length=1000)
+    # Open even though a guest's session occupies the room (refused `room_occupied` otherwise).
+    force: bool = False
 
 
 class PowerRequest(_Body):
@@ -596,7 +598,8 @@ def create_panel(
 
     @app.post("/api/door")
     async def door(body: DoorRequest, session: DoorOpener) -> dict[str, Any]:
-        return (await actions.open_door(_actor(session), body.room_id, body.reason)).as_dict()
+        result = await actions.open_door(_actor(session), body.room_id, body.reason, force=body.force)
+        return result.as_dict()
 
     @app.post("/api/power")
     async def power(body: PowerRequest, session: PowerSwitcher) -> dict[str, Any]:
@@ -672,8 +675,10 @@ def create_panel(
         session: DoorOpener,
         room_id: Annotated[str, Form(max_length=64)] = "",
         reason: Annotated[str, Form(max_length=1000)] = "",
+        force: Annotated[str, Form(max_length=5)] = "",
     ) -> HTMLResponse:
-        return result_fragment(request, await actions.open_door(_actor(session), room_id, reason))
+        result = await actions.open_door(_actor(session), room_id, reason, force=force == "1")
+        return result_fragment(request, result)
 
     @app.post("/act/power", response_class=HTMLResponse)
     async def act_power(

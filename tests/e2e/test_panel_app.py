@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import httpx
 
 from edge.panel.client import PanelSignInFailed, sign_in
@@ -63,14 +65,20 @@ async def test_staff_sign_in_redeem_by_order_and_phone_and_open_a_door(chain: De
         await page.wait_for_url(f"**/rooms/{room.id}")
         await page.fill("#door-reason", "guest left a phone charger")
         await page.click("#open-door")
+        # A guest is in the room: staff must confirm they mean to walk in.
+        await page.wait_for_selector('#action-result .result.refused[data-reason="room_occupied"]')
+        await page.check("#door-force")
+        await page.click("#open-door")
         await page.wait_for_selector('#action-result .result.ok[data-reason="ok"]')
         await door_opened(store, room, 2)
 
     redemption = await edge.store.redemption(booking["ref"])
     assert redemption is not None
     actions = [e for e in await edge.store.journal() if e.kind == "staff_action"]
-    assert [a.payload_json.count(DESK) for a in actions] == [1, 1]
-    assert "guest left a phone charger" in actions[-1].payload_json
+    assert [a.payload_json.count(DESK) for a in actions] == [1, 1, 1]
+    refusal, forced = (json.loads(a.payload_json) for a in actions[1:])
+    assert (refusal["code"], refusal["occupant"]) == ("room_occupied", booking["ref"])
+    assert (forced["ok"], forced["forced"], forced["reason"]) == (True, True, "guest left a phone charger")
 
 
 async def test_staff_sign_in_at_the_panel_with_the_cloud_stopped(chain: DemoChain) -> None:

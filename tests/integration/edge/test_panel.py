@@ -276,6 +276,23 @@ async def test_opening_a_door_needs_a_reason_and_is_journalled_and_reported(rig:
     assert rig.cloud.payloads("staff_action")[0]["reason"] == "guest left a bag"
 
 
+async def test_the_door_of_a_room_in_use_opens_only_when_staff_confirm(rig: Rig) -> None:
+    async with rig.signed_in("boss") as http:
+        assert (await http.post("/api/redeem", json={"code": rig.code()})).json()["ok"]
+        request = {"room_id": "r1", "reason": "noise complaint"}
+        asked = (await http.post("/api/door", json=request)).json()
+        unlocks = rig.lock.unlocks
+        forced = await http.post("/api/door", json={**request, "force": True})
+    assert (asked["ok"], asked["reason"], asked["occupant"]) == (False, "room_occupied", "B1")
+    assert unlocks == 1, "only the redemption opened the door before staff confirmed"
+    assert (forced.json()["ok"], rig.lock.unlocks) == (True, 2)
+    doors = [json.loads(e.payload_json) for e in await rig.edge.store.journal() if e.kind == "door_open"]
+    assert (doors[-1]["cause"], doors[-1]["occupant"], doors[-1]["forced"]) == ("staff", "B1", True)
+    refusal, opening = await staff_actions(rig, "open_door")
+    assert (refusal["ok"], refusal["code"], refusal["occupant"]) == (False, "room_occupied", "B1")
+    assert (opening["ok"], opening["forced"]) == (True, True)
+
+
 async def test_power_is_switched_with_a_reason(rig: Rig) -> None:
     async with rig.signed_in() as http:
         on = await http.post("/api/power", json={"room_id": "r1", "on": True, "reason": "AC check"})
