@@ -25,7 +25,7 @@ from edge.faults.model import (
 )
 from edge.journal.model import JournalKind
 from edge.sessions.model import RoomState, SessionSettings
-from edge.store import EdgeStore, Tx
+from edge.store import EdgeStore, Tx, TxHook
 
 logger = logging.getLogger(__name__)
 
@@ -131,8 +131,13 @@ class FaultService:
         now = self._clock.now()
         return await self._store.transact(lambda tx: self.raise_in(tx, spec, now))
 
-    async def resolve(self, fault_id: str, room_id: str | None = None) -> Resolution:
-        """Resolve a fault (idempotent); the room returns to service when nothing critical stays open."""
+    async def resolve(
+        self, fault_id: str, room_id: str | None = None, *, also: TxHook | None = None
+    ) -> Resolution:
+        """Resolve a fault (idempotent); the room returns to service when nothing critical stays open.
+
+        `also` runs in the resolution's transaction.
+        """
         now = self._clock.now()
 
         def write(tx: Tx) -> Resolution:
@@ -141,6 +146,8 @@ class FaultService:
             if fault_id in alarms:
                 remaining = [i for i in alarms if i != fault_id]
                 tx.set_meta(ALARM_KEY, json.dumps(remaining) if remaining else None)
+            if also is not None:
+                also(tx)
             room = room_id or (fault.room_id if fault is not None else None)
             return Resolution(fault_id, fault is not None, room, state)
 
@@ -160,11 +167,11 @@ class FaultService:
         """True while an alarm fault is open (the doors it covers are not locked)."""
         return bool(await self._store.read(alarm_ids))
 
-    async def alarm(self, spec: FaultSpec) -> AlarmOutcome:
+    async def alarm(self, spec: FaultSpec, *, also: TxHook | None = None) -> AlarmOutcome:
         """Smoke or emergency: open every door of the affected zone at once, then record, journal and alert.
 
         The zone is the trigger's room's (or a store-wide sensor's own); a trigger with no zone
-        opens every door of the store.
+        opens every door of the store. `also` runs in the transaction that records the alarm.
         """
         if spec.code not in ALARMS:
             raise ValueError(f"{spec.code!r} is not an alarm")
@@ -205,6 +212,8 @@ class FaultService:
                     self.raise_in(
                         tx, failure_spec(door.failure, door.room_id, "door did not open", "lock"), now
                     )
+            if also is not None:
+                also(tx)
             return fault
 
         fault = await self._store.transact(write)

@@ -2,7 +2,9 @@
 
 Every attempt that reaches a device or a session (done or refused) writes a `staff_action`
 journal entry and outbox event naming the staff member and the reason given; door openings also
-write the journal's `door_open` entry, as every other way of opening a door does.
+write the journal's `door_open` entry, as every other way of opening a door does. An action that
+changes the store (an extension, a cleaned room, a resolved fault, an alarm, a call answered)
+commits its record in the same transaction as the change.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from edge.redemption.services import PANEL_DEVICE
 from edge.rooms import RoomLocks
 from edge.sessions.model import SessionError, holds_room
 from edge.sessions.services import SessionService
-from edge.store import EdgeStore, Tx
+from edge.store import EdgeStore, Tx, TxHook
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +68,11 @@ class ActionResult:
 def refused(reason: str, message: str, room_id: str | None = None, **data: Any) -> ActionResult:
     """A refusal with its stable code."""
     return ActionResult(False, reason, message, room_id, data)
+
+
+def done(room_id: str | None) -> ActionResult:
+    """What an action's record says of it before it is carried out in the same transaction."""
+    return ActionResult(True, "ok", room_id=room_id)
 
 
 def _payload(
@@ -240,28 +247,30 @@ class StaffActions:
                 "bad_args": "give minutes or a time",
             }
             return refused(target, messages.get(target, target), room_id)
+        payload, record = self._entry(actor, "extend", why, done(room_id), ends_at=target)
         try:
-            extended = await self._sessions.extend(room_id, target)
+            extended = await self._sessions.extend(room_id, target, also=record)
         except SessionError as err:
             result = refused(err.code, str(err), room_id)
-        else:
-            result = ActionResult(
-                True,
-                "ok",
-                "session extended",
-                room_id,
-                {
-                    "ends_at": extended.ends_at,
-                    "booking_ref": extended.booking_ref,
-                    "state": extended.state.value,
-                },
-            )
-        await self._record(actor, "extend", why, result, ends_at=target)
-        return result
+            await self._record(actor, "extend", why, result, ends_at=target)
+            return result
+        logger.info("staff action", extra=payload)
+        return ActionResult(
+            True,
+            "ok",
+            "session extended",
+            room_id,
+            {
+                "ends_at": extended.ends_at,
+                "booking_ref": extended.booking_ref,
+                "state": extended.state.value,
+            },
+        )
 
     async def mark_cleaned(self, actor: Actor, room_id: str) -> ActionResult:
         """A room being cleaned is free again."""
-        cleaned = await self._sessions.mark_cleaned(room_id, actor=actor.username)
+        payload, record = self._entry(actor, "mark_cleaned", None, done(room_id))
+        cleaned = await self._sessions.mark_cleaned(room_id, actor=actor.username, also=record)
         messages = {
             "ok": "room is free",
             "not_cleaning": "the room is not waiting for cleaning",
@@ -270,7 +279,9 @@ class StaffActions:
         result = ActionResult(
             cleaned.ok, cleaned.reason, messages.get(cleaned.reason, cleaned.reason), room_id
         )
-        if cleaned.reason != "no_such_room":
+        if cleaned.ok:
+            logger.info("staff action", extra=payload)
+        elif cleaned.reason != "no_such_room":
             await self._record(actor, "mark_cleaned", None, result)
         return result
 
@@ -282,14 +293,16 @@ class StaffActions:
         fault = await self._store.fault(fault_id)
         if fault is None or fault.resolved_at is not None:
             return refused("unknown_fault", "no such open fault")
-        resolution = await self._faults.resolve(fault_id)
+        payload, record = self._entry(
+            actor, "resolve_fault", why, done(fault.room_id), fault_id=fault_id, fault_code=fault.code
+        )
+        resolution = await self._faults.resolve(fault_id, also=record)
+        logger.info("staff action", extra=payload)
         self._sessions.poke(reconcile=True)
         state = resolution.room_state.value if resolution.room_state is not None else None
-        result = ActionResult(
+        return ActionResult(
             True, "ok", "fault resolved", resolution.room_id, {"fault_id": fault_id, "room_state": state}
         )
-        await self._record(actor, "resolve_fault", why, result, fault_id=fault_id, fault_code=fault.code)
-        return result
 
     async def print_test(self, actor: Actor, store_name: str, tz: dt.tzinfo) -> ActionResult:
         """Print a test receipt on the store's printer; a printer fault is an error, never success."""
@@ -316,17 +329,17 @@ class StaffActions:
         spec = FaultSpec(
             FaultCode(code), f"raised from the staff panel by {actor.username}", None, "panel", room_id
         )
-        outcome = await self._faults.alarm(spec)
+        payload, record = self._entry(actor, "alarm", code, done(room_id))
+        outcome = await self._faults.alarm(spec, also=record)
+        logger.info("staff action", extra=payload)
         self._sessions.poke()
-        result = ActionResult(
+        return ActionResult(
             True,
             "ok",
             "alarm raised: every door unlocked",
             room_id,
             {"opened": list(outcome.opened), "failed": list(outcome.failed)},
         )
-        await self._record(actor, "alarm", code, result)
-        return result
 
     # ---- customers' calls ----
 
@@ -364,6 +377,26 @@ class StaffActions:
         door: dict[str, Any] | None = None,
         **details: Any,
     ) -> None:
+        """Record an action whose change (if any) is not in the store: a device command, a refusal."""
+        payload, write = self._entry(actor, action, reason, result, door=door, **details)
+        await self._store.transact(write)
+        logger.info("staff action", extra=payload)
+
+    def _entry(
+        self,
+        actor: Actor,
+        action: str,
+        reason: str | None,
+        result: ActionResult,
+        *,
+        door: dict[str, Any] | None = None,
+        **details: Any,
+    ) -> tuple[dict[str, Any], TxHook]:
+        """The action's `staff_action` payload, and the write of its journal entry and event.
+
+        An action that changes the store passes the write to the service as its `also`, so the
+        change and its record commit together.
+        """
         at_ms = now_ms(self._clock)
         payload = _payload(actor, action, reason, result, **details)
 
@@ -373,5 +406,4 @@ class StaffActions:
             tx.append_journal(at_ms, JournalKind.STAFF_ACTION, payload)
             tx.add_events([NewEvent(STAFF_ACTION_EVENT, at_ms, payload)])
 
-        await self._store.transact(write)
-        logger.info("staff action", extra=payload)
+        return payload, write

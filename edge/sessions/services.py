@@ -35,7 +35,7 @@ from edge.sessions.model import (
     verify_room_code,
 )
 from edge.sessions.writes import settings_for, transition
-from edge.store import EdgeStore, Tx
+from edge.store import EdgeStore, Tx, TxHook
 from protos.codes import CodeRefused
 
 logger = logging.getLogger(__name__)
@@ -123,26 +123,40 @@ class SessionService:
             return await self._transition(room_id, move, booking_ref=booking_ref, ends_at=ends_at)
 
     async def _transition(
-        self, room_id: str, move: Move, *, booking_ref: str | None = None, ends_at: float | None = None
+        self,
+        room_id: str,
+        move: Move,
+        *,
+        booking_ref: str | None = None,
+        ends_at: float | None = None,
+        also: TxHook | None = None,
     ) -> RoomSession:
         now = self._clock.now()
-        session = await self._store.transact(
-            lambda tx: transition(
-                tx, room_id, move, now, self._base, booking_ref=booking_ref, ends_at=ends_at
-            )
-        )
+
+        def write(tx: Tx) -> RoomSession:
+            session = transition(tx, room_id, move, now, self._base, booking_ref=booking_ref, ends_at=ends_at)
+            if also is not None:
+                also(tx)
+            return session
+
+        session = await self._store.transact(write)
         self.poke()
         return session
 
-    async def extend(self, room_id: str, ends_at: float, booking_ref: str | None = None) -> RoomSession:
-        """Move the end of the room's session later (SessionError: no session, another booking, not later)."""
+    async def extend(
+        self, room_id: str, ends_at: float, booking_ref: str | None = None, *, also: TxHook | None = None
+    ) -> RoomSession:
+        """Move the end of the room's session later (SessionError: no session, another booking, not later).
+
+        `also` runs in the extension's transaction, only when the extension is made.
+        """
         async with self.locks[room_id]:
             session = await self._store.session(room_id)
             if booking_ref is not None and session.booking_ref != booking_ref:
                 raise SessionError("wrong_booking", f"room {room_id} is not in session for {booking_ref}")
             if session.state not in TABLE[Move.EXTEND].sources:
                 raise SessionError("no_session", f"room {room_id} has no session in progress")
-            return await self._transition(room_id, Move.EXTEND, ends_at=ends_at)
+            return await self._transition(room_id, Move.EXTEND, ends_at=ends_at, also=also)
 
     async def settings(self, room_id: str) -> SessionSettings:
         """The room's resolved session settings."""
@@ -173,9 +187,17 @@ class SessionService:
         return await self.mark_cleaned(room_id, device_id=device_id)
 
     async def mark_cleaned(
-        self, room_id: str, *, device_id: str | None = None, actor: str | None = None
+        self,
+        room_id: str,
+        *,
+        device_id: str | None = None,
+        actor: str | None = None,
+        also: TxHook | None = None,
     ) -> CleaningResult:
-        """A room being cleaned is free again (the cleaner's scan, or staff on the panel as actor)."""
+        """A room being cleaned is free again (the cleaner's scan, or staff on the panel as actor).
+
+        `also` runs in the same transaction, only when the room is marked cleaned.
+        """
         if await self._store.room(room_id) is None:
             return self._cleaning_refused("no_such_room", room_id, device_id)
         now = self._clock.now()
@@ -188,6 +210,8 @@ class SessionService:
             for fault in tx.open_faults(room_id):
                 if fault.code == FaultCode.CLEANING_OVERDUE:
                     tx.resolve_fault(fault.id, now)
+            if also is not None:
+                also(tx)
             return True
 
         async with self.locks[room_id]:

@@ -483,6 +483,10 @@ class Tx:
             )
 
 
+# Work a caller adds to a service's own transaction (e.g. the staff panel's record of the action).
+TxHook = Callable[[Tx], None]
+
+
 class EdgeStore:
     """The edge's SQLite database: store-data cache, room sessions, redemptions, outbox, command results.
 

@@ -16,7 +16,7 @@ from edge.journal.model import verify
 from edge.records import Device, Room, StoreInfo
 from edge.sessions.model import Move, RoomState
 from edge.sessions.services import SessionService
-from edge.store import EdgeStore
+from edge.store import EdgeStore, Tx
 from tests.unit.edge.fakes import RecordingActuators
 
 T0 = 1_800_000_000.0
@@ -75,6 +75,23 @@ async def test_resolving_returns_the_room_to_service_only_when_nothing_critical_
     assert again.room_state is RoomState.FREE
     # Resolved, the same fault may be raised again.
     assert await faults.raise_fault(JAM) is not None
+
+
+async def test_work_added_to_a_resolution_commits_with_it_or_not_at_all(
+    faults: FaultService, store: EdgeStore
+) -> None:
+    jam = await faults.raise_fault(JAM)
+    assert jam is not None
+
+    def broken(tx: Tx) -> None:
+        raise RuntimeError("the record could not be written")
+
+    with pytest.raises(RuntimeError):
+        await faults.resolve(jam.id, "r1", also=broken)
+    assert (await store.session("r1")).state is RoomState.MAINTENANCE, "nothing was resolved"
+    await faults.resolve(jam.id, "r1", also=lambda tx: tx.set_meta("recorded", jam.id))
+    assert (await store.session("r1")).state is RoomState.FREE
+    assert await store.read(lambda tx: tx.meta("recorded")) == jam.id
 
 
 async def test_resolving_a_fault_this_edge_never_saw_still_restores_its_room(

@@ -25,7 +25,7 @@ from edge.sessions.model import (
     room_code,
 )
 from edge.sessions.services import SessionService
-from edge.store import EdgeStore
+from edge.store import EdgeStore, Tx
 from tests.support.waiting import eventually
 from tests.unit.edge.fakes import RecordingActuators
 
@@ -249,6 +249,37 @@ async def test_during_an_alarm_the_end_of_a_session_does_not_lock_the_door(
     await sessions.run_due()
     assert actuators.locked == []
     assert (await store.session("r2")).state is RoomState.CLEANING
+
+
+def broken(tx: Tx) -> None:
+    """Work added to a service's transaction that fails."""
+    raise RuntimeError("the record could not be written")
+
+
+async def test_work_added_to_an_extension_commits_with_it_or_not_at_all(
+    sessions: SessionService, store: EdgeStore
+) -> None:
+    await check_in(sessions)
+    with pytest.raises(RuntimeError):
+        await sessions.extend("r1", T0 + 7200, also=broken)
+    assert (await store.session("r1")).ends_at == T0 + 3600, "the extension rolled back with its record"
+    await sessions.extend("r1", T0 + 7200, also=lambda tx: tx.set_meta("recorded", "extend"))
+    assert (await store.session("r1")).ends_at == T0 + 7200
+    assert await store.read(lambda tx: tx.meta("recorded")) == "extend"
+
+
+async def test_work_added_to_marking_a_room_cleaned_commits_with_it_or_not_at_all(
+    sessions: SessionService, store: EdgeStore, clock: FakeClock
+) -> None:
+    await check_in(sessions)
+    clock.advance(3600)
+    await sessions.run_due()
+    with pytest.raises(RuntimeError):
+        await sessions.mark_cleaned("r1", also=broken)
+    assert (await store.session("r1")).state is RoomState.CLEANING
+    cleaned = await sessions.mark_cleaned("r1", also=lambda tx: tx.set_meta("recorded", "cleaned"))
+    assert cleaned.ok and (await store.session("r1")).state is RoomState.FREE
+    assert await store.read(lambda tx: tx.meta("recorded")) == "cleaned"
 
 
 async def test_an_alarm_in_another_zone_does_not_keep_a_rooms_door_unlocked(
