@@ -30,6 +30,7 @@ from cloud.payments.sweeper import run_refund_sweeper
 from cloud.payments.wiring import CALLBACK_PATH, install_payments, optional_provider_of
 from cloud.ratelimit import Limiter, MemoryLimiter, RedisLimiter, Rule
 from cloud.ratelimit.http import RateLimits, RateRules, install_rate_limits
+from cloud.servicecalls.services import settle_interrupted
 from cloud.settings import CloudSettings
 from protos import edgelink_pb2_grpc as pb_grpc
 
@@ -124,6 +125,7 @@ class CloudServer:
         install_payments(self.app, settings, self.clock)
         install_rate_limits(self.app, rate_limits(settings, self.clock, self.redis))
         await self._start_http(self.app)
+        await settle_interrupted(self._sessionmaker, self.clock)
         # Every worker sweeps: a sweep is idempotent (each expiry is one guarded transition).
         self._sweeper = asyncio.create_task(
             run_sweeper(self._sessionmaker, self.clock, self.notifier), name="booking-sweeper"

@@ -27,6 +27,10 @@ QR_ACTOR = "customer:qr"
 # The remote command and its answer time: a customer waits on the page for it.
 COMMAND_KIND = "service_call"
 COMMAND_TIMEOUT_S = 5.0
+# A call still `sending` this long after it was made lost the worker that waited on the edge's
+# answer (it died mid-wait): no one will settle it but the sweep at a worker's start.
+INTERRUPTED_AFTER_S = COMMAND_TIMEOUT_S + 60.0
+INTERRUPTED = "interrupted"
 
 
 class CallReason(StrEnum):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -19,6 +19,8 @@ from cloud.ids import new_id
 from cloud.servicecalls.model import (
     COMMAND_KIND,
     COMMAND_TIMEOUT_S,
+    INTERRUPTED,
+    INTERRUPTED_AFTER_S,
     QR_ACTOR,
     CallRequest,
     CallStatus,
@@ -28,6 +30,8 @@ from cloud.tenancy.services import get_store
 from cloud.tenancy.tables import Room, Store
 
 logger = logging.getLogger(__name__)
+
+SWEEP_ACTOR = "system:startup"
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,11 +73,14 @@ async def _settle(
     status: CallStatus,
     code: str,
     command_id: str | None,
-) -> None:
+    *,
+    actor: str = QR_ACTOR,
+    only_if_sending: bool = False,
+) -> bool:
     async with sessionmaker() as session:
-        row = await session.get(ServiceCall, call_id)
-        if row is None:
-            return
+        row = await session.get(ServiceCall, call_id, with_for_update=only_if_sending)
+        if row is None or (only_if_sending and row.status != CallStatus.SENDING.value):
+            return False
         before = {"status": row.status}
         row.code, row.command_id = code, command_id
         if row.status == CallStatus.ANSWERED.value:
@@ -86,7 +93,7 @@ async def _settle(
             session,
             at=clock.now(),
             tenant_id=row.tenant_id,
-            actor=QR_ACTOR,
+            actor=actor,
             action=f"service_call.{status.value}",
             entity="service_call",
             entity_id=call_id,
@@ -94,6 +101,7 @@ async def _settle(
             after={"status": status.value, "code": code, "command_id": command_id},
         )
         await session.commit()
+    return True
 
 
 async def place_call(
@@ -168,6 +176,40 @@ async def place_call(
     status = CallStatus.DELIVERED if outcome.ok else CallStatus.UNDELIVERED
     await _settle(sessionmaker, clock, call_id, status, outcome.code, outcome.id)
     return PlacedCall(call_id, status, outcome.code, now)
+
+
+async def settle_interrupted(sessionmaker: async_sessionmaker[AsyncSession], clock: Clock) -> int:
+    """Calls left `sending` by a worker that died waiting on the edge become `undelivered` (`interrupted`).
+
+    Only calls older than any wait could last are touched, so a live worker's call is never
+    settled under it; an answer the staff give later still marks the call `answered`.
+    Returns how many were settled.
+    """
+    cutoff = clock.now() - timedelta(seconds=INTERRUPTED_AFTER_S)
+    async with sessionmaker() as session:
+        ids = list(
+            await session.scalars(
+                select(ServiceCall.id).where(
+                    ServiceCall.status == CallStatus.SENDING.value, ServiceCall.created_at < cutoff
+                )
+            )
+        )
+    settled = 0
+    for call_id in ids:
+        # Another worker starting at the same moment may settle it first: then this one does not.
+        settled += await _settle(
+            sessionmaker,
+            clock,
+            call_id,
+            CallStatus.UNDELIVERED,
+            INTERRUPTED,
+            None,
+            actor=SWEEP_ACTOR,
+            only_if_sending=True,
+        )
+    if settled:
+        logger.warning("interrupted service calls settled", extra={"count": settled})
+    return settled
 
 
 async def mark_answered(

@@ -6,6 +6,7 @@ import asyncio
 import json
 import re
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -14,7 +15,8 @@ from sqlalchemy import select
 
 from cloud.audit.tables import AuditEntry
 from cloud.bootstrap import CloudServer
-from cloud.servicecalls.model import FORM_TTL_S
+from cloud.servicecalls.model import FORM_TTL_S, INTERRUPTED_AFTER_S
+from cloud.servicecalls.services import settle_interrupted
 from cloud.servicecalls.tables import ServiceCall
 from cloud.web.order.pages import ROOM_RULE
 from protos import edgelink_pb2 as pb
@@ -148,6 +150,40 @@ async def test_with_the_edge_offline_the_page_says_so_and_the_call_is_kept_undel
         ("customer:qr", "service_call.create"),
         ("customer:qr", "service_call.undelivered"),
     }
+
+
+async def test_a_call_left_sending_by_a_worker_that_died_is_settled_interrupted_at_the_next_start(
+    cloud: CloudServer, tenant_a: Tenant, store_a: StoreIds
+) -> None:
+    now = cloud.clock.now()
+
+    def sending(call_id: str, age_s: float) -> ServiceCall:
+        return ServiceCall(
+            id=call_id,
+            tenant_id=tenant_a.id,
+            store_id=store_a.store_id,
+            room_id=store_a.room_id,
+            room_name="Room",
+            reason="call_staff",
+            note="",
+            status="sending",
+            code=None,
+            command_id=None,
+            created_at=now - timedelta(seconds=age_s),
+            delivered_at=None,
+        )
+
+    async with cloud.sessionmaker() as session:
+        session.add_all([sending("sc-old", INTERRUPTED_AFTER_S + 1), sending("sc-live", 1)])
+        await session.commit()
+    assert await settle_interrupted(cloud.sessionmaker, cloud.clock) == 1
+    assert await settle_interrupted(cloud.sessionmaker, cloud.clock) == 0, "settled once"
+    by_id = {c.id: c for c in await calls(cloud)}
+    assert (by_id["sc-old"].status, by_id["sc-old"].code) == ("undelivered", "interrupted")
+    assert by_id["sc-live"].status == "sending", "a call a live worker may still wait on is left alone"
+    async with cloud.sessionmaker() as session:
+        audit = list(await session.scalars(select(AuditEntry).where(AuditEntry.entity_id == "sc-old")))
+    assert [(a.actor, a.action) for a in audit] == [("system:startup", "service_call.undelivered")]
 
 
 async def test_a_call_reaches_the_edge_as_a_service_call_command_and_the_page_says_sent(
