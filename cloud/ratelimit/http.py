@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import parse_qs
@@ -122,6 +123,18 @@ async def limit_api_hold(request: Request, principal: Authenticated) -> Principa
     if limits is not None and principal.kind not in (PrincipalKind.API_TOKEN, PrincipalKind.SYSTEM):
         await _check_hold(limits, request)
     return principal
+
+
+async def page_refusal(check: Callable[[Request], Awaitable[None]], request: Request) -> RateLimited | None:
+    """Run a limit for a page that answers in HTML: the refusal to show (None: within the limit).
+
+    Browsers posting a form get a page saying when to try again, not the API's JSON problem.
+    """
+    try:
+        await check(request)
+    except RateLimited as err:
+        return err
+    return None
 
 
 LoginRateLimit = Annotated[None, Depends(limit_login)]

@@ -27,7 +27,7 @@ from cloud.orders.model import OrderItem
 from cloud.payments import services as payment_services
 from cloud.payments.tables import Payment
 from cloud.payments.wiring import OptionalProviderDep, ProviderDep, notify_url
-from cloud.ratelimit.http import PageHoldRateLimit
+from cloud.ratelimit.http import RateLimited, limit_page_hold, page_refusal
 from cloud.tenancy.tables import Room, Store
 from cloud.web.booking.slots import free_starts
 from protos import codes
@@ -48,8 +48,11 @@ def _render(request: Request, name: str, status_code: int = 200, **context: Any)
 
 
 def _error(request: Request, err: DomainError, back: str) -> HTMLResponse:
-    status = 404 if isinstance(err, NotFound) else 409
-    return _render(request, "error.html", status_code=status, error=err, back=back)
+    status = 404 if isinstance(err, NotFound) else 429 if isinstance(err, RateLimited) else 409
+    response = _render(request, "error.html", status_code=status, error=err, back=back)
+    if isinstance(err, RateLimited):
+        response.headers["Retry-After"] = str(err.retry_after_s)
+    return response
 
 
 async def _store(session: SessionDep, store_id: str) -> Store:
@@ -161,12 +164,14 @@ async def hold(
     clock: ClockDep,
     cipher: CipherDep,
     provider: ProviderDep,
-    _limit: PageHoldRateLimit,
 ) -> Response:
     """Step 4: hold the slot and go to the provider's payment page."""
     form = await _form(request)
     slot, name, phone = form.get("slot", ""), form.get("name", ""), form.get("phone", "")
     party = int(form["party"]) if form.get("party", "").isdigit() else 1
+    limited = await page_refusal(limit_page_hold, request)
+    if limited is not None:
+        return _error(request, limited, f"/book/rooms/{room_id}?party={party}")
     session = uow.session
     room = await session.get(Room, room_id)
     if room is None:

@@ -29,7 +29,7 @@ from cloud.deps import (
     set_session_cookie,
 )
 from cloud.errors import DomainError
-from cloud.ratelimit.http import LoginRateLimit
+from cloud.ratelimit.http import limit_login, page_refusal
 
 HERE = Path(__file__).parent
 COMMON_STATIC = HERE / "static"
@@ -124,12 +124,17 @@ def mount_login(router: APIRouter, *, title: str, home: str, roles: Collection[R
         session: SessionDep,
         clock: ClockDep,
         passwords: PasswordsDep,
-        _limit: LoginRateLimit,
         login: Annotated[str, Form(max_length=200)],
         password: Annotated[str, Form(max_length=256)],
         next: Annotated[str, Form(max_length=500)] = "",
     ) -> Response:
         target = _local(next, home)
+        limited = await page_refusal(limit_login, request)
+        if limited is not None:
+            wait = f"too many sign-in attempts from here: try again in {limited.retry_after_s} s"
+            refusal = form(request, target, wait, status_code=429)
+            refusal.headers["Retry-After"] = str(limited.retry_after_s)
+            return refusal
         try:
             result = await auth_services.login(session, clock, passwords, login, password)
         except DomainError as err:
