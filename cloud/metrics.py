@@ -14,3 +14,9 @@ COMMAND_LATENCY = Histogram(
     "Time from sending a command to an edge to its result",
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0),
 )
+PAYMENT_CALLBACKS_REJECTED = Counter(
+    "gatehouse_payment_callbacks_rejected_total",
+    "Payment callbacks refused (bad signature, stale, replayed, ...); tenant: whether one of our "
+    "payments was named (unattributed ones reach no HQ: this counter and the log are where they show)",
+    ["reason", "tenant"],
+)

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cloud import metrics
 from cloud.auth.model import Principal
 from cloud.clock import Clock
 from cloud.errors import DomainError
@@ -80,6 +81,9 @@ async def file_rejected(
         )
     )
     await uow.commit()
+    metrics.PAYMENT_CALLBACKS_REJECTED.labels(
+        reason=error.code, tenant="known" if tenant_id is not None else "unknown"
+    ).inc()
     logger.warning(
         "payment callback rejected",
         extra={"code": error.code, "payment_id": payment_id, "tenant_id": tenant_id},

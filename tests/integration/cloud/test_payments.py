@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+from prometheus_client import REGISTRY
 from sqlalchemy import select
 
 from cloud.payments.tables import PaymentRefund, RejectedCallback
+from cloud.payments.wiring import CALLBACK_PATH
 from simulators.payments import signed_headers
 from tests.integration.cloud.conftest import new_tenant, wait_until
 from tests.integration.cloud.payments_support import SECRET, PayWorld, pay_world
@@ -229,6 +231,35 @@ async def test_a_replayed_callback_is_refused_and_every_rejected_callback_is_fil
     assert one["body"].startswith("{") and "x-sim-nonce" in one["headers"] and one["received_at"]
     mismatch = next(r for r in rows if r["reason"] == "amount_mismatch")
     assert '"amount":1' in mismatch["body"]
+
+
+def rejected_count(reason: str, tenant: str) -> float:
+    """This process's count of rejected callbacks of one reason, attributed to a tenant or not."""
+    value = REGISTRY.get_sample_value(
+        "gatehouse_payment_callbacks_rejected_total", {"reason": reason, "tenant": tenant}
+    )
+    return value or 0.0
+
+
+async def test_a_rejected_callback_naming_none_of_our_payments_shows_in_the_operators_metrics(
+    pay_world: PayWorld,
+) -> None:
+    world = pay_world
+    forged_before = rejected_count("bad_signature", "known")
+    unknown_before = rejected_count("bad_signature", "unknown")
+    order = await _order(world, [_item(world.rooms_a[0], world.slot(2, 10))])
+    payment = await _deposit(world, order["id"])
+    world.sim.pay(payment["id"])
+    await world.sim.send_callback(payment["id"], secret=b"forged")
+    async with httpx.AsyncClient(base_url=world.cloud.http_url) as stranger:
+        answer = await stranger.post(CALLBACK_PATH, content=b'{"payment_id": "pay_nobody"}')
+        exported = (await stranger.get("/metrics")).text
+    assert (answer.status_code, answer.json()["code"]) == (400, "bad_signature")
+    assert rejected_count("bad_signature", "known") == forged_before + 1
+    assert rejected_count("bad_signature", "unknown") == unknown_before + 1
+    assert 'gatehouse_payment_callbacks_rejected_total{reason="bad_signature",tenant="unknown"}' in exported
+    # No HQ sees the stranger's callback; the tenant whose payment was named sees theirs.
+    assert len((await world.api.get("/api/v1/payments/rejected-callbacks")).json()) == 1
 
 
 async def test_another_tenant_does_not_see_our_rejected_callbacks(pay_world: PayWorld) -> None:
