@@ -266,6 +266,8 @@ def rate_limits(settings: CloudSettings, clock: Clock, redis: Redis | None) -> R
         callback_source=Rule(
             "callback_source", settings.callback_limit_per_source, settings.callback_window_s
         ),
+        call_room=Rule("service_call_room", settings.call_limit_per_room, settings.call_window_s),
+        call_ip=Rule("service_call_ip", settings.call_limit_per_ip, settings.call_window_s),
     )
     return RateLimits(limiter, rules, trust_forwarded_for=settings.trust_forwarded_for)
 

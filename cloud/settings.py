@@ -60,6 +60,11 @@ class CloudSettings(BaseSettings):
     hold_window_s: int = 600
     callback_limit_per_source: int = 600
     callback_window_s: int = 60
+    # The room QR page's calls to staff: a table calls a few times an hour (more is a stuck button
+    # or someone playing with the QR); one phone, or one café wifi, may sit at several tables.
+    call_limit_per_room: int = 6
+    call_limit_per_ip: int = 20
+    call_window_s: int = 600
 
     @property
     def database_url(self) -> str:

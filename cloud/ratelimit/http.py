@@ -43,6 +43,9 @@ class RateRules:
     hold_ip: Rule
     hold_phone: Rule
     callback_source: Rule
+    # The room QR page's calls to staff: per room and per address.
+    call_room: Rule
+    call_ip: Rule
 
 
 @dataclass(slots=True)

@@ -7,6 +7,7 @@ short-lived form token; calls are rate limited per room and per client address.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ from fastapi.templating import Jinja2Templates
 
 from cloud.deps import ContextDep
 from cloud.errors import Invalid, NotFound
-from cloud.ratelimit.http import RateLimited, limits_of
+from cloud.ratelimit.http import RateLimited, RateRules, limits_of
 from cloud.ratelimit.model import Rule
 from cloud.servicecalls import services
 from cloud.servicecalls.model import (
@@ -39,11 +40,6 @@ logger = logging.getLogger(__name__)
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
 router = APIRouter(prefix="/order", tags=["order pages"], include_in_schema=False)
-
-# A table calls a few times an hour; more is a stuck button or someone playing with the QR.
-ROOM_RULE = Rule("service_call_room", 6, 600)
-# One phone (or one café wifi) may sit at several tables, hence more than a room's.
-IP_RULE = Rule("service_call_ip", 20, 600)
 
 
 def _render(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
@@ -107,10 +103,10 @@ def _client_ip(request: Request) -> str:
     return limits.client_ip({k.lower(): v for k, v in request.headers.items()}, peer)
 
 
-async def _check(request: Request, rule: Rule, identity: str) -> None:
+async def _check(request: Request, rule: Callable[[RateRules], Rule], identity: str) -> None:
     limits = limits_of(request)
     if limits is not None:
-        await limits.check(rule, identity)
+        await limits.check(rule(limits.rules), identity)
 
 
 @router.get("/{store_id}/{room_id}", response_class=HTMLResponse)
@@ -134,7 +130,7 @@ async def _form(request: Request) -> dict[str, str]:
 async def call_staff(request: Request, store_id: str, room_id: str, ctx: ContextDep) -> HTMLResponse:
     """Call the staff to the room: sent (the edge has it), or an honest error."""
     try:
-        await _check(request, IP_RULE, _client_ip(request))
+        await _check(request, lambda rules: rules.call_ip, _client_ip(request))
     except RateLimited as err:
         return _limited(request, err, None, None)
     async with ctx.sessionmaker() as session:
@@ -162,7 +158,7 @@ async def call_staff(request: Request, store_id: str, room_id: str, ctx: Context
             request, ctx, store, room, status_code=422, error=err.detail, code=err.code, note=note
         )
     try:
-        await _check(request, ROOM_RULE, f"{store.id}/{room.id}")
+        await _check(request, lambda rules: rules.call_room, f"{store.id}/{room.id}")
     except RateLimited as err:
         return _limited(request, err, store, room)
     placed = await services.place_call(

@@ -18,13 +18,14 @@ from cloud.bootstrap import CloudServer
 from cloud.servicecalls.model import FORM_TTL_S, INTERRUPTED_AFTER_S
 from cloud.servicecalls.services import settle_interrupted
 from cloud.servicecalls.tables import ServiceCall
-from cloud.web.order.pages import ROOM_RULE
+from cloud.settings import CloudSettings
 from protos import edgelink_pb2 as pb
 from tests.integration.cloud.auth_support import create_user, fake_clock, fake_clock_cloud, session_client
 from tests.integration.cloud.conftest import StoreIds, Tenant, make_store
 from tests.integration.cloud.edge_client import EdgeLinkClient, enroll_new
 from tests.integration.cloud.test_edgelink import connect, new_edge
 
+CALLS_PER_ROOM = CloudSettings().call_limit_per_room
 TOKEN = re.compile(r'name="form_token" value="([^"]+)"')
 
 
@@ -259,7 +260,7 @@ async def test_a_call_reaches_the_edge_as_a_service_call_command_and_the_page_sa
 async def test_calls_from_one_room_are_rate_limited_with_a_friendly_page(
     cloud: CloudServer, phone: httpx.AsyncClient, store_a: StoreIds
 ) -> None:
-    for _ in range(ROOM_RULE.limit):
+    for _ in range(CALLS_PER_ROOM):
         token = await page_token(phone, url(store_a))
         assert (
             await phone.post(url(store_a), data={"reason": "call_staff", "form_token": token})
@@ -275,7 +276,7 @@ async def test_calls_from_one_room_are_rate_limited_with_a_friendly_page(
         url(store_a, store_a.other_room_id), data={"reason": "call_staff", "form_token": other}
     )
     assert response.status_code == 503
-    assert len(await calls(cloud)) == ROOM_RULE.limit + 1
+    assert len(await calls(cloud)) == CALLS_PER_ROOM + 1
 
 
 async def test_the_calls_api_answers_within_the_callers_stores_only(

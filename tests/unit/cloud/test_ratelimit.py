@@ -72,6 +72,8 @@ def _app(clock: FakeClock, *, trust_forwarded_for: bool = False) -> FastAPI:
         hold_ip=Rule("hold_ip", 100, 600),
         hold_phone=Rule("hold_phone", 1, 600),
         callback_source=Rule("callback_source", 1, 60),
+        call_room=Rule("service_call_room", 6, 600),
+        call_ip=Rule("service_call_ip", 20, 600),
     )
     install_rate_limits(app, RateLimits(MemoryLimiter(clock), rules, trust_forwarded_for))
 
