@@ -1,4 +1,7 @@
-"""The maintainer app in chromium on a phone: a jammed lock's work order, fixed on site, frees the room."""
+"""The maintainer app in chromium on a phone: a jammed lock's work order, fixed on site, frees the room.
+
+The phone's camera is chromium's fake capture device playing a video of the room's printed QR.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +17,7 @@ from edge.sessions.model import RoomState
 from gatehouse.chain import DemoChain
 from protos import codes
 from tests.e2e.conftest import book_now, edge_knows, scan
-from tests.support.browser import PHONE, chromium, screenshot
+from tests.support.browser import PHONE, chromium, qr_video, screenshot
 from tests.support.waiting import eventually
 
 
@@ -32,8 +35,14 @@ async def test_a_maintainer_resolves_a_fault_and_the_room_returns_to_free_on_the
     Image.new("RGB", (64, 48), (120, 120, 120)).save(buffer, format="JPEG")
     photo.write_bytes(buffer.getvalue())
 
-    async with chromium() as browser:
-        page = await browser.new_page(viewport=PHONE)
+    # The room's printed QR, as the phone's camera sees it on site.
+    async with cloud.sessionmaker() as session:
+        keys = await keyring.load_keys(session, cloud.cipher, store.id)
+    version = max(keys)
+    camera = qr_video(codes.room_code(keys[version], version, store.id, room.id), tmp_path / "room-qr.y4m")
+
+    async with chromium(camera=camera) as browser:
+        page = await browser.new_page(viewport=PHONE, permissions=["camera"])
         await page.goto(cloud.http_url + "/maint/")
         await page.fill("input[name=login]", maintainer.login)
         await page.fill("input[name=password]", maintainer.password)
@@ -78,11 +87,8 @@ async def test_a_maintainer_resolves_a_fault_and_the_room_returns_to_free_on_the
         await item.locator("a").click()
         await page.click("text=Accept")
         await page.wait_for_selector('#state[data-state="assigned"]')
-        async with cloud.sessionmaker() as session:
-            keys = await keyring.load_keys(session, cloud.cipher, store.id)
-        version = max(keys)
-        await page.fill("input[name=code]", codes.room_code(keys[version], version, store.id, room.id))
-        await page.click("text=I am on site")
+        # On site: the camera reads the room's QR (jsQR or BarcodeDetector) and the form goes by itself.
+        await page.click("[data-scan]")
         await page.wait_for_selector('#state[data-state="in_progress"]')
 
         await page.set_input_files("input[name=photo]", str(photo))
