@@ -14,6 +14,7 @@ from pydantic import SecretStr
 
 from cloud.bootstrap import CloudServer
 from cloud.clock import FakeClock
+from cloud.settings import CloudSettings
 from simulators.payments import PaymentSimServer, PaymentSimulator
 from tests.integration.cloud.conftest import Tenant, cloud_settings, new_tenant
 
@@ -71,17 +72,25 @@ async def _store(api: httpx.AsyncClient, name: str) -> list[str]:
     return rooms
 
 
+def paying_settings(
+    db_url: str, data_dir: Path, provider: PaymentSimServer, **overrides: object
+) -> CloudSettings:
+    """Settings of a test cloud taking payments through the simulated provider."""
+    return cloud_settings(
+        db_url,
+        data_dir,
+        payment_provider_url=provider.url,
+        payment_secret=SecretStr(SECRET.decode()),
+        **overrides,
+    )
+
+
 @pytest.fixture
 async def pay_world(db_url: str, tmp_path: Path) -> AsyncIterator[PayWorld]:
     """A running simulator and a cloud paying through it, both on one fake clock."""
     clock = FakeClock(datetime.now(UTC).replace(second=0, microsecond=0))
     async with PaymentSimServer(SECRET, now=lambda: clock.now().timestamp()) as server:
-        settings = cloud_settings(
-            db_url,
-            tmp_path / "cloud",
-            payment_provider_url=server.url,
-            payment_secret=SecretStr(SECRET.decode()),
-        )
+        settings = paying_settings(db_url, tmp_path / "cloud", server)
         async with CloudServer(settings, clock=clock) as cloud:
             tenant = await new_tenant(cloud, "Pay Tenant")
             async with tenant.api:

@@ -301,20 +301,13 @@ PAYMENT_MATRIX: dict[str, tuple[dict[str, set[str]], bool]] = {
 async def test_payment_routes_reach_exactly_what_role_and_store_allow(
     db_url: str, tmp_path: Path, who: str
 ) -> None:
-    from pydantic import SecretStr
 
     from simulators.payments import PaymentSimServer
     from tests.integration.cloud.auth_support import cheap_passwords
-    from tests.integration.cloud.conftest import cloud_settings
-    from tests.integration.cloud.payments_support import PLAN, SECRET
+    from tests.integration.cloud.payments_support import PLAN, SECRET, paying_settings
 
     async with PaymentSimServer(SECRET) as provider:
-        settings = cloud_settings(
-            db_url,
-            tmp_path / "cloud",
-            payment_provider_url=provider.url,
-            payment_secret=SecretStr(SECRET.decode()),
-        )
+        settings = paying_settings(db_url, tmp_path / "cloud", provider)
         async with CloudServer(settings) as cloud:
             assert cloud.app is not None
             cloud.app.state.gatehouse.passwords = cheap_passwords()

@@ -7,12 +7,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-from pydantic import SecretStr
 
 from cloud.bootstrap import CloudServer
 from simulators.payments import PaymentSimServer
-from tests.integration.cloud.conftest import StoreIds, cloud_settings
-from tests.integration.cloud.payments_support import SECRET
+from tests.integration.cloud.conftest import StoreIds
+from tests.integration.cloud.payments_support import SECRET, paying_settings
 
 LIMIT = 2
 
@@ -21,14 +20,8 @@ LIMIT = 2
 async def cloud(db_url: str, tmp_path: Path) -> AsyncIterator[CloudServer]:
     """A cloud with a payment provider, allowing two holds and two sign-ins per address a minute."""
     async with PaymentSimServer(SECRET) as provider:
-        settings = cloud_settings(
-            db_url,
-            tmp_path / "cloud",
-            payment_provider_url=provider.url,
-            payment_secret=SecretStr(SECRET.decode()),
-            hold_limit_per_ip=LIMIT,
-            login_limit_per_ip=LIMIT,
-            hold_window_s=60,
+        settings = paying_settings(
+            db_url, tmp_path / "cloud", provider, hold_limit_per_ip=LIMIT, login_limit_per_ip=LIMIT
         )
         async with CloudServer(settings) as server:
             yield server
