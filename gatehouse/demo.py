@@ -48,40 +48,77 @@ def _logins(info: dict[str, Any], roles: tuple[str, ...]) -> str:
     return ", ".join(x["login"] for x in info["logins"] if x["role"] in roles)
 
 
-def show(console: Console, info: dict[str, Any], path: Path) -> None:
-    """Print the apps with their URLs and demo logins, then the services and the stores."""
-    console.print(f"[bold green]Gatehouse demo chain is running[/] (written to {path})")
-    password = info["logins"][0]["password"] if info["logins"] else ""
-    apps = Table(title=f"Apps (every demo login's password: {password})", title_justify="left")
-    for column in ("who", "app", "URL", "sign in as"):
-        apps.add_column(column, no_wrap=column == "URL")
-    apps.add_row("customers", "booking pages", info["booking_pages"], "nobody: book, pay, get the code")
+# Below this many columns (a narrow terminal, or output to a file) the tables become lists.
+WIDE = 140
+
+
+def _app_rows(info: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    """(who, app, URL, sign in as) of every app of the demo."""
+    rows = [("customers", "booking pages", info["booking_pages"], "no sign-in (book, pay, get the code)")]
     if info["stores"] and info["stores"][0]["rooms"]:
         first = info["stores"][0]
         room = first["rooms"][0]
         url = info["room_page"].replace("<store id>", first["id"]).replace("<room id>", room["id"])
-        apps.add_row("guests in a room", f"room QR page ({room['name']})", url, "nobody: call the front desk")
+        rows.append(
+            ("guests in a room", f"room QR page ({room['name']})", url, "no sign-in (call the front desk)")
+        )
     for store in info["stores"]:
-        login = store.get("panel_login") or ""
-        apps.add_row("store staff", f"panel of {store['name']}", store["panel_url"], login)
-    apps.add_row("HQ and managers", "admin", info["admin"], _logins(info, ADMIN_ROLES))
-    apps.add_row("maintainers", "work orders", info["maint"], _logins(info, ("maintainer",)))
-    console.print(apps)
+        rows.append(
+            ("store staff", f"panel of {store['name']}", store["panel_url"], store.get("panel_login") or "")
+        )
+    rows.append(("HQ and managers", "admin", info["admin"], _logins(info, ADMIN_ROLES)))
+    rows.append(("maintainers", "work orders", info["maint"], _logins(info, ("maintainer",))))
+    return rows
+
+
+def show(console: Console, info: dict[str, Any], path: Path) -> None:
+    """Print the apps with their URLs and demo logins, then the services and the stores.
+
+    Tables on a wide terminal; on a narrow one (or into a file) lists, so no URL or login is cut.
+    """
+    console.print(f"[bold green]Gatehouse demo chain is running[/] (written to {path})")
+    password = info["logins"][0]["password"] if info["logins"] else ""
+    wide = console.width >= WIDE
+    title = f"Apps (every demo login's password: {password})"
+    if wide:
+        apps = Table(title=title, title_justify="left")
+        for column in ("who", "app", "URL", "sign in as"):
+            apps.add_column(column, no_wrap=column == "URL")
+        for row in _app_rows(info):
+            apps.add_row(*row)
+        console.print(apps)
+    else:
+        console.print(f"[bold]{title}[/]")
+        for who, app, url, login in _app_rows(info):
+            console.print(f"  {who}: {app}", highlight=False)
+            console.print(f"    {url}", soft_wrap=True)
+            sign_in = login if login.startswith("no sign-in") else f"sign in as: {login}"
+            console.print(f"    {sign_in}", soft_wrap=True, highlight=False)
     cloud = info["cloud"]
-    console.print(f"  cloud API   {cloud['url']}   (OpenAPI docs: {cloud['docs']}; metrics: /metrics)")
-    console.print(f"  edge link   {cloud['grpc_target']} (mutual TLS), enrolment {cloud['enroll_target']}")
-    console.print(f"  payments    {info['payment_provider']}   (simulated WeChat-Pay-like provider)")
-    console.print(f"  API token   {info['api_token']}")
+    for line in (
+        f"  cloud API   {cloud['url']}   (OpenAPI docs: {cloud['docs']}; metrics: /metrics)",
+        f"  edge link   {cloud['grpc_target']} (mutual TLS), enrolment {cloud['enroll_target']}",
+        f"  payments    {info['payment_provider']}   (simulated WeChat-Pay-like provider)",
+        f"  API token   {info['api_token']}",
+    ):
+        console.print(line, soft_wrap=True)
     logins = ", ".join(f"{x['login']} ({x['role']})" for x in info["logins"])
     if logins:
         console.print(f"  all logins  {logins}")
-    table = Table(title="Stores", title_justify="left")
-    for column in ("store", "id", "edge panel", "MQTT port", "rooms"):
-        table.add_column(column, no_wrap=True)
-    for store in info["stores"]:
-        rooms = ", ".join(r["name"] for r in store["rooms"])
-        table.add_row(store["name"], store["id"], store["panel_url"], str(store["mqtt_port"]), rooms)
-    console.print(table)
+    if wide:
+        table = Table(title="Stores", title_justify="left")
+        for column in ("store", "id", "edge panel", "MQTT port", "rooms"):
+            table.add_column(column, no_wrap=True)
+        for store in info["stores"]:
+            rooms = ", ".join(r["name"] for r in store["rooms"])
+            table.add_row(store["name"], store["id"], store["panel_url"], str(store["mqtt_port"]), rooms)
+        console.print(table)
+    else:
+        console.print("[bold]Stores[/]")
+        for store in info["stores"]:
+            console.print(f"  {store['name']} ({store['id']})", soft_wrap=True, highlight=False)
+            console.print(f"    panel {store['panel_url']}, MQTT port {store['mqtt_port']}", soft_wrap=True)
+            console.print(f"    rooms: {', '.join(r['name'] for r in store['rooms'])}", highlight=False)
     console.print("Try it: [bold].venv/bin/gatehouse demo --journey[/]   Stop: Ctrl-C")
 
 
