@@ -325,7 +325,7 @@ class StaffActions:
         return result
 
     async def alarm(self, actor: Actor, code: str, room_id: str | None) -> ActionResult:
-        """Sound the alarm: every door opens until the alarm's fault is resolved."""
+        """Sound the alarm: every door of the room's zone (no room: the store's) opens until resolved."""
         spec = FaultSpec(
             FaultCode(code), f"raised from the staff panel by {actor.username}", None, "panel", room_id
         )
@@ -333,12 +333,13 @@ class StaffActions:
         outcome = await self._faults.alarm(spec, also=record)
         logger.info("staff action", extra=payload)
         self._sessions.poke()
+        where = f"of zone {outcome.zone}" if outcome.zone else "of the store"
         return ActionResult(
             True,
             "ok",
-            "alarm raised: every door unlocked",
+            f"alarm raised: every door {where} unlocked ({len(outcome.opened)} opened)",
             room_id,
-            {"opened": list(outcome.opened), "failed": list(outcome.failed)},
+            {"opened": list(outcome.opened), "failed": list(outcome.failed), "zone": outcome.zone},
         )
 
     # ---- customers' calls ----

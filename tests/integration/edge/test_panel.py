@@ -350,6 +350,24 @@ async def _overdue(http: httpx.AsyncClient) -> bool:
     return bool(rooms) and rooms[0]["overdue"]
 
 
+async def test_staff_raise_the_alarm_from_the_panel_and_resolve_it(rig: Rig) -> None:
+    async with rig.signed_in("boss") as http:
+        raised = (await http.post("/api/alarm", json={"code": "emergency", "room_id": "r1"})).json()
+        assert await rig.edge.faults.alarm_active()
+        [fault] = [f for f in (await http.get("/api/state")).json()["faults"] if f["code"] == "emergency"]
+        resolved = await http.post(f"/api/faults/{fault['id']}/resolve", json={"reason": "false alarm"})
+    assert (raised["ok"], raised["opened"], raised["failed"]) == (True, ["lock-1"], [])
+    assert raised["message"] == "alarm raised: every door of the store unlocked (1 opened)"
+    assert rig.lock.unlocks == 1
+    assert resolved.json()["ok"] and not await rig.edge.faults.alarm_active()
+    [alarm] = await staff_actions(rig, "alarm")
+    [resolution] = await staff_actions(rig, "resolve_fault")
+    assert (alarm["username"], alarm["reason"], alarm["room_id"]) == ("boss", "emergency", "r1")
+    assert (resolution["fault_id"], resolution["reason"]) == (fault["id"], "false alarm")
+    kinds = [e.kind for e in await rig.edge.store.journal()]
+    assert kinds.index("alarm") < kinds.index("staff_action"), "the alarm and its record, in that order"
+
+
 async def test_an_open_fault_is_listed_and_resolved_by_hand(rig: Rig) -> None:
     spec = FaultSpec(FaultCode.JAMMED, "bolt stuck", "lock-1", "lock", "r1")
     fault = await rig.edge.faults.raise_fault(spec)
