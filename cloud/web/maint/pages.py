@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloud.auth.model import Role
+from cloud.clock import Clock
 from cloud.deps import SESSION_COOKIE, CipherDep, ClockDep, ContextDep, SessionDep, UowDep, credentials
 from cloud.errors import DomainError, Invalid, NotFound
 from cloud.faults import photos, services, worklog
@@ -93,6 +94,24 @@ def _render(
 
 def _back(order_id: str, anchor: str = "") -> RedirectResponse:
     return RedirectResponse(f"/maint/orders/{order_id}{anchor}", status_code=303)
+
+
+async def _act(
+    request: Request,
+    user: WebUser,
+    uow: UnitOfWork,
+    clock: Clock,
+    order_id: str,
+    step: Callable[[], Awaitable[Any]],
+    anchor: str = "",
+) -> Response:
+    """Take one step of the order; back to the order, or its page again with the step's error."""
+    try:
+        await step()
+    except DomainError as err:
+        await uow.rollback()
+        return await _order_page(request, user, uow.session, clock.now(), order_id, error=err)
+    return _back(order_id, anchor)
 
 
 @router.get("/static/{name}", include_in_schema=False)
@@ -192,12 +211,9 @@ async def order_page(
 @router.post("/orders/{order_id}/accept", response_model=None)
 async def accept(request: Request, order_id: str, user: MaintUser, uow: UowDep, clock: ClockDep) -> Response:
     """Take the work order."""
-    try:
-        await worklog.accept(uow, clock, user.principal, order_id)
-    except DomainError as err:
-        await uow.rollback()
-        return await _order_page(request, user, uow.session, clock.now(), order_id, error=err)
-    return _back(order_id)
+    return await _act(
+        request, user, uow, clock, order_id, lambda: worklog.accept(uow, clock, user.principal, order_id)
+    )
 
 
 @router.post("/orders/{order_id}/on-site", response_model=None)
@@ -211,12 +227,14 @@ async def on_site(
     code: Annotated[str, Form(max_length=512)] = "",
 ) -> Response:
     """Confirm presence with the room's QR (scanned by the camera or typed)."""
-    try:
-        await worklog.on_site(uow, clock, cipher, user.principal, order_id, code)
-    except DomainError as err:
-        await uow.rollback()
-        return await _order_page(request, user, uow.session, clock.now(), order_id, error=err)
-    return _back(order_id)
+    return await _act(
+        request,
+        user,
+        uow,
+        clock,
+        order_id,
+        lambda: worklog.on_site(uow, clock, cipher, user.principal, order_id, code),
+    )
 
 
 @router.post("/orders/{order_id}/notes", response_model=None)
@@ -229,12 +247,15 @@ async def add_note(
     note: Annotated[str, Form(max_length=4000)] = "",
 ) -> Response:
     """Add a note."""
-    try:
-        await worklog.add_note(uow, clock, user.principal, order_id, note)
-    except DomainError as err:
-        await uow.rollback()
-        return await _order_page(request, user, uow.session, clock.now(), order_id, error=err)
-    return _back(order_id, "#log")
+    return await _act(
+        request,
+        user,
+        uow,
+        clock,
+        order_id,
+        lambda: worklog.add_note(uow, clock, user.principal, order_id, note),
+        "#log",
+    )
 
 
 @router.post("/orders/{order_id}/photos", response_model=None)
@@ -256,13 +277,12 @@ async def add_photo(
     )
     user = await _page_user(request, session, context, token)
     uow = UnitOfWork(session, context.notifier)
-    try:
+
+    async def store_photo() -> None:
         upload = await upload_of(request)
         await worklog.add_photo(uow, clock, user.principal, order_id, upload.file, context.uploads_dir)
-    except DomainError as err:
-        await uow.rollback()
-        return await _order_page(request, user, uow.session, clock.now(), order_id, error=err)
-    return _back(order_id, "#photos")
+
+    return await _act(request, user, uow, clock, order_id, store_photo, "#photos")
 
 
 @router.post("/orders/{order_id}/resolve", response_model=None)
